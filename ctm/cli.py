@@ -1,0 +1,127 @@
+"""`ctm <verb>`: a thin layer that parses arguments and calls one function per verb.
+
+The Snakemake rules and the DVC stages run these same commands, so the three entry points cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ctm import paths
+from ctm.config import ConfigError, load_config
+from ctm.data.clips import VideoDecodeError
+from ctm.data.kinetics import AnnotationError
+from ctm.engine.evaluate import StaleCheckpointError
+
+USER_ERRORS = (ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, FileNotFoundError, KeyError)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", default="params.yaml", help="params.yaml to read (default: ./params.yaml)")
+    p.add_argument("--preset", help="override params.yaml's `preset`")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _synth(args: argparse.Namespace) -> dict:
+    from ctm.data.synthetic import write_mini_kinetics_200
+
+    cfg = load_config(args.params, args.preset)
+    spec = cfg.dataset(args.dataset)
+    if spec.source != "synthetic":
+        raise ConfigError(f"preset {cfg.preset_name!r} reads {args.dataset} from disk (source: {spec.source}); "
+                          "only synthetic datasets are written by `ctm synth`")
+    if args.dataset != "mini_kinetics_200":
+        raise ConfigError(f"no synthetic writer for {args.dataset!r} yet; available: mini_kinetics_200")
+    out = Path(args.out or paths.dataset_root(cfg.preset_name, args.dataset))
+    s = spec.synthetic
+    return write_mini_kinetics_200(
+        out, train_per_class=s.train_per_class, val_per_class=s.val_per_class, num_frames=s.num_frames, fps=s.fps,
+        height=s.height, width=s.width, seed=s.seed, missing_fraction=s.missing_fraction, workers=args.workers,
+        progress=not args.no_progress,
+    )
+
+
+def _train(args: argparse.Namespace) -> dict:
+    from ctm.engine.train import train
+
+    cfg = load_config(args.params, args.preset)
+    exp = cfg.experiment(args.experiment)
+    root = args.root or paths.dataset_root(cfg.preset_name, exp.dataset)
+    out = args.out or paths.run_dir(cfg.preset_name, args.experiment)
+    return train(cfg, args.experiment, root, out, progress=not args.no_progress)
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
+    from ctm.engine.evaluate import evaluate
+
+    cfg = load_config(args.params, args.preset)
+    exp = cfg.experiment(args.experiment)
+    root = args.root or paths.dataset_root(cfg.preset_name, exp.dataset)
+    run = args.run_dir or paths.run_dir(cfg.preset_name, args.experiment)
+    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress)
+
+
+def _report(args: argparse.Namespace) -> dict:
+    from ctm.report.tables import write_table
+
+    cfg = load_config(args.params, args.preset)
+    runs = args.runs_dir or paths.runs_dir(cfg.preset_name)
+    df = write_table(cfg, args.table, runs, args.out)
+    return {"table": args.table, "rows": df[["row", "paper", "reproduced", "ci_low", "ci_high"]].to_dict("records")}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ctm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic stand-in of a dataset in its real on-disk format")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", help="dataset root (default: resources/<preset>/<dataset>)")
+    p.add_argument("--workers", type=int, default=1, help="parallel encoding processes")
+    _common(p)
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("train", help="train one experiment of params.yaml")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
+    p.add_argument("--out", help="run folder (default: results/<preset>/runs/<experiment>)")
+    _common(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="multi-view test of a trained experiment")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
+    p.add_argument("--run-dir", help="run folder holding checkpoint.pt (default: results/<preset>/runs/<experiment>)")
+    _common(p)
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("report", help="write reports/<table>.{csv,md} from the experiments' metrics")
+    p.add_argument("--table", required=True)
+    p.add_argument("--runs-dir", help="folder of run folders (default: results/<preset>/runs)")
+    p.add_argument("--out", default=str(paths.REPORTS))
+    _common(p)
+    p.set_defaults(func=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        result = args.func(args)
+    except USER_ERRORS as err:
+        print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

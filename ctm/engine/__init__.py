@@ -1,0 +1,1 @@
+"""Engine: training, multi-view evaluation and metrics."""

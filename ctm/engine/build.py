@@ -1,0 +1,48 @@
+"""Build a run's model and data from the typed config, identically for training and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ctm.config import BACKBONES, Config, Experiment
+from ctm.data.annotations import class_names, read_annotations
+from ctm.data.clips import split_available
+from ctm.models import CTMNet
+
+
+def build_model(cfg: Config, exp: Experiment, num_classes: int) -> CTMNet:
+    m, i = cfg.preset.model, cfg.preset.input
+    return CTMNet(
+        depth=BACKBONES[exp.backbone],
+        num_classes=num_classes,
+        num_segments=i.num_segments,
+        input_size=i.crop_size,
+        width=m.width,
+        ctm_stage=exp.ctm.stage if exp.ctm else None,
+        ctm_after=exp.ctm.after if exp.ctm else (),
+        reduction=m.reduction,
+        paths=exp.ctm.paths if exp.ctm else (),
+        dropout=m.dropout,
+        zero_init_residual=m.zero_init_residual,
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """The videos of one subset: those present on disk, and how many listed ones are missing."""
+
+    videos: pd.DataFrame
+    num_missing: int
+
+
+def load_split(dataset: str, root: str | Path, subset: str) -> tuple[Split, list[str]]:
+    """(the subset's present videos and missing count, the class names in label order)."""
+    ann = read_annotations(dataset, root)
+    names = class_names(ann)
+    present, missing = split_available(root, ann[ann["subset"] == subset])
+    if present.empty:
+        raise FileNotFoundError(f"{root}: none of the {len(missing)} {subset} videos of {dataset} exist under it")
+    return Split(present, len(missing)), names

@@ -1,0 +1,40 @@
+"""Accuracy with a 95% confidence interval, and score averaging over test views."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (well behaved near 0 and 1, unlike the Wald interval)."""
+    if total <= 0:
+        raise ValueError("an interval needs at least one trial")
+    if not 0 <= correct <= total:
+        raise ValueError(f"correct={correct} must lie in [0, total={total}]")
+    p = correct / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def average_views(logits: torch.Tensor, rule: str) -> torch.Tensor:
+    """(V, K) logits of one video's V views -> (K,) video score by `rule`: softmax_mean, softmax_sum or logit_mean."""
+    if rule == "softmax_mean":
+        return logits.softmax(-1).mean(0)
+    if rule == "softmax_sum":
+        return logits.softmax(-1).sum(0)
+    if rule == "logit_mean":
+        return logits.mean(0)
+    raise ValueError(f"unknown averaging rule {rule!r}")
+
+
+def top1_summary(correct: int, total: int) -> dict[str, float | int]:
+    """Top-1 accuracy and its Wilson 95% interval, in percent."""
+    low, high = wilson_interval(correct, total)
+    return {"top1": 100 * correct / total, "ci_low": 100 * low, "ci_high": 100 * high,
+            "correct": correct, "num_videos": total}

@@ -1,0 +1,1 @@
+"""Reports: the paper's published values and the generated tables."""

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ctm.config import ConfigError, load_config
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def test_repository_params_load_for_every_preset():
+    raw = yaml.safe_load(PARAMS.read_text())
+    for preset in raw["presets"]:
+        cfg = load_config(PARAMS, preset)
+        for name in cfg.experiments:
+            assert cfg.experiment_params(name)["preset"] == preset
+
+
+def test_paper_preset_has_the_papers_recipe():
+    cfg = load_config(PARAMS, "paper")
+    r = cfg.preset.recipes["mini_kinetics_200"]
+    assert (r.epochs, r.batch_size, r.lr, r.lr_milestones, r.lr_gamma) == (60, 96, 0.02, [30, 50], 0.1)
+    assert (r.momentum, r.weight_decay) == (0.9, 1e-4)
+    assert cfg.preset.input.crop_size == 224 and cfg.preset.model.width == 1.0
+
+
+def _write(tmp_path, mutate):
+    raw = yaml.safe_load(PARAMS.read_text())
+    mutate(raw)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_errors_name_the_key(tmp_path):
+    path = _write(tmp_path, lambda r: r["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(lr="fast"))
+    with pytest.raises(ConfigError, match=r"presets.embedded.recipes.mini_kinetics_200.lr: expected float"):
+        load_config(path)
+    path = _write(tmp_path, lambda r: r["experiments"]["mk200_r50_tsn"].update(epochs=3))
+    with pytest.raises(ConfigError, match=r"experiments.mk200_r50_tsn: unknown key\(s\) \['epochs'\]"):
+        load_config(path)
+    path = _write(tmp_path, lambda r: r["tables"]["table1"]["rows"].update(ctm="nope"))
+    with pytest.raises(ConfigError, match=r"tables.table1.rows.ctm: unknown experiment 'nope'"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="preset 'huge' is not defined"):
+        load_config(PARAMS, "huge")
