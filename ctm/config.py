@@ -63,7 +63,7 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
-class TestSpec:
+class EvalSpec:
     num_clips: int
     num_crops: int
     averaging: str
@@ -90,7 +90,7 @@ class Preset:
     datasets: dict[str, DatasetSpec]
     model: ModelSpec
     input: InputSpec
-    test: TestSpec
+    test: EvalSpec
     recipes: dict[str, Recipe]
 
 

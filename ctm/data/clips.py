@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ctm.config import InputSpec, TestSpec
+from ctm.config import EvalSpec, InputSpec
 from ctm.data.sampling import crop_offsets, eval_indices, train_indices
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -41,7 +41,7 @@ def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
         reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
         unique, inverse = np.unique(indices.reshape(-1), return_inverse=True)
         frames = reader.get_batch(unique.tolist()).asnumpy()
-    except decord.DECORDError as err:
+    except (decord.DECORDError, RuntimeError) as err:  # decord raises RuntimeError when it cannot open a file
         raise VideoDecodeError(f"{path}: cannot decode: {err}") from None
     return frames[inverse].reshape(*indices.shape, *frames.shape[1:])
 
@@ -49,7 +49,7 @@ def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
 def num_frames(path: Path) -> int:
     try:
         return len(decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1))
-    except decord.DECORDError as err:
+    except (decord.DECORDError, RuntimeError) as err:  # decord raises RuntimeError when it cannot open a file
         raise VideoDecodeError(f"{path}: cannot decode: {err}") from None
 
 
@@ -81,14 +81,14 @@ class VideoClips(torch.utils.data.Dataset):
         annotations: pd.DataFrame,
         spec: InputSpec,
         mode: str,
-        test: TestSpec | None = None,
+        test: EvalSpec | None = None,
         seed: int = 0,
         cache: bool = False,
     ):
         if mode not in ("train", "test"):
             raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
         if mode == "test" and test is None:
-            raise ValueError("test mode needs a TestSpec")
+            raise ValueError("test mode needs a EvalSpec")
         self.root = Path(root)
         self.videos = annotations["video"].tolist()
         self.labels = annotations["label"].astype(int).tolist()
