@@ -1,0 +1,27 @@
+# Set-up and entry points. `make tables` and `make test` work on a fresh machine (Python 3.11, no GPU).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup tables test lint clean-results
+
+# torch==2.13.0 first: it is the CPU build; a bare `torch` requirement would pull several GB of CUDA packages.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+tables: setup
+	snakemake --cores 8 all_tables
+
+test: setup
+	ruff check ctm tests
+	pytest
+
+clean-results:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,23 @@
+# ctm-repro: regenerate the paper's tables. `snakemake --cores 8 all_tables` on the embedded default;
+# `--config preset=paper` for the paper's scale. params.yaml is the single source of truth.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+validate(config, "workflow/schemas/params.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all_tables:
+    default_target: True
+    input:
+        expand("reports/{table}.{ext}", table=TABLES, ext=("csv", "md")),

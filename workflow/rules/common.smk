@@ -1,0 +1,32 @@
+# Helpers shared by the rules. The typed config and the path conventions come from the package itself,
+# so the rules, the CLI and dvc.yaml cannot disagree about where files live.
+from ctm import paths
+from ctm.config import load_config
+
+CFG = load_config("params.yaml", config["preset"])
+PRESET = CFG.preset_name
+TABLES = list(CFG.tables)
+SYNTHETIC = [name for name, spec in CFG.preset.datasets.items() if spec.source == "synthetic"]
+
+
+def dataset_root(dataset):
+    return str(paths.dataset_root(PRESET, dataset))
+
+
+def run_dir(experiment):
+    return str(paths.run_dir(PRESET, experiment))
+
+
+def experiment_root(wildcards):
+    return dataset_root(CFG.experiment(wildcards.experiment).dataset)
+
+
+def table_metrics(wildcards):
+    return [f"{run_dir(e)}/metrics.json" for e in CFG.tables[wildcards.table].rows.values()]
+
+
+def training_params(wildcards):
+    """What decides a checkpoint: a change reruns training (Snakemake's params rerun trigger)."""
+    params = CFG.experiment_params(wildcards.experiment)
+    params.pop("test")
+    return params

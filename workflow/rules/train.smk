@@ -1,0 +1,49 @@
+# Training and multi-view evaluation of every experiment of params.yaml.
+
+
+rule train:
+    input:
+        root=experiment_root,
+    output:
+        checkpoint=f"results/{PRESET}/runs/{{experiment}}/checkpoint.pt",
+        log=f"results/{PRESET}/runs/{{experiment}}/log.jsonl",
+    params:
+        spec=training_params,
+        out=lambda w: run_dir(w.experiment),
+    # One thread per job keeps CPU runs bit-identical to `dvc repro` (dvc.yaml passes the same --threads 1).
+    threads: 1
+    resources:
+        gpu=1 if PRESET == "paper" else 0,
+        mem_mb=4000 if PRESET != "paper" else 64000,
+        runtime=30 if PRESET != "paper" else 4320,
+    log:
+        f"logs/{PRESET}/train/{{experiment}}.log",
+    benchmark:
+        f"benchmarks/{PRESET}/train/{{experiment}}.tsv"
+    shell:
+        "ctm train --experiment {wildcards.experiment} --preset {PRESET} --root {input.root} --out {params.out} "
+        "--threads 1 > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        root=experiment_root,
+        checkpoint=rules.train.output.checkpoint,
+    output:
+        metrics=f"results/{PRESET}/runs/{{experiment}}/metrics.json",
+        predictions=f"results/{PRESET}/runs/{{experiment}}/predictions.csv",
+    params:
+        test=CFG.preset.test.__dict__,
+        run=lambda w: run_dir(w.experiment),
+    threads: 1
+    resources:
+        gpu=1 if PRESET == "paper" else 0,
+        mem_mb=4000 if PRESET != "paper" else 32000,
+        runtime=10 if PRESET != "paper" else 240,
+    log:
+        f"logs/{PRESET}/evaluate/{{experiment}}.log",
+    benchmark:
+        f"benchmarks/{PRESET}/evaluate/{{experiment}}.tsv"
+    shell:
+        "ctm evaluate --experiment {wildcards.experiment} --preset {PRESET} --root {input.root} "
+        "--run-dir {params.run} --threads 1 > {log} 2>&1"
