@@ -17,8 +17,11 @@ from ctm.config import ConfigError, load_config
 from ctm.data.clips import VideoDecodeError
 from ctm.data.kinetics import AnnotationError
 from ctm.engine.evaluate import StaleCheckpointError
+from ctm.models.pretrained import PretrainedError
 
-USER_ERRORS = (ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, FileNotFoundError, KeyError)
+USER_ERRORS = (
+    ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, PretrainedError, FileNotFoundError, KeyError
+)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

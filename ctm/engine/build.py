@@ -11,11 +11,13 @@ from ctm.config import BACKBONES, Config, Experiment
 from ctm.data.annotations import class_names, read_annotations
 from ctm.data.clips import split_available
 from ctm.models import CTMNet
+from ctm.models.pretrained import load_pretrained
 
 
-def build_model(cfg: Config, exp: Experiment, num_classes: int) -> CTMNet:
+def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:
+    """The experiment's network; with `pretrained`, its backbone starts from `model.pretrained` (if set)."""
     m, i = cfg.preset.model, cfg.preset.input
-    return CTMNet(
+    model = CTMNet(
         depth=BACKBONES[exp.backbone],
         num_classes=num_classes,
         num_segments=i.num_segments,
@@ -28,6 +30,9 @@ def build_model(cfg: Config, exp: Experiment, num_classes: int) -> CTMNet:
         dropout=m.dropout,
         zero_init_residual=m.zero_init_residual,
     )
+    if pretrained and m.pretrained:
+        load_pretrained(model, m.pretrained)
+    return model
 
 
 @dataclass(frozen=True)

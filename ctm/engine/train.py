@@ -42,7 +42,7 @@ def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, p
         pin_memory=device.type == "cuda",
         persistent_workers=recipe.num_workers > 0,
     )
-    model = build_model(cfg, exp, len(classes)).to(device)
+    model = build_model(cfg, exp, len(classes), pretrained=True).to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
     )
