@@ -16,17 +16,18 @@ import multiprocessing
 import os
 import string
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from ctm.data.synthetic_motion import CLASS_PAIRS, SYNTHETIC_CLASS_NAMES, render_clip
+from ctm.data.synthetic_motion import CLASS_PAIRS, PAIR_KEYS, SYNTHETIC_CLASS_NAMES, pair_classes, render_clip
 from ctm.data.video_io import write_video
 from ctm.fileio import save_text
 
-__all__ = ["CLASS_PAIRS", "SYNTHETIC_CLASS_NAMES", "render_clip", "write_mini_kinetics_200"]
+__all__ = ["CLASS_PAIRS", "PAIR_KEYS", "SYNTHETIC_CLASS_NAMES", "render_clip", "write_mini_kinetics_200"]
 
 YOUTUBE_ID_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "_-"
 CLIP_SECONDS = 10
@@ -94,11 +95,12 @@ def _make_rows(rng: np.random.Generator, ids: list[str], labels: list[int], name
 
 
 def plan_splits(
-    seed: int, train_per_class: int, val_per_class: int, missing_fraction: float
+    seed: int, train_per_class: int, val_per_class: int, missing_fraction: float, pairs: Sequence[str] = PAIR_KEYS
 ) -> dict[str, tuple[list[Row], list[Row], set[str]]]:
     """Deterministic annotations: split -> (listed rows in list order, K400-only rows, ids with no video)."""
     rng = np.random.default_rng([seed, 0])
-    num_classes = len(SYNTHETIC_CLASS_NAMES)
+    classes = pair_classes(pairs)
+    num_classes = len(classes)
     per_class = {"train": train_per_class, "val": val_per_class}
     num_extra = len(K400_ONLY_CLASSES) * K400_ONLY_ROWS_PER_CLASS
     ids = iter(make_youtube_ids(rng, sum(num_classes * n + num_extra for n in per_class.values())))
@@ -106,7 +108,7 @@ def plan_splits(
     for split, n in per_class.items():
         listed_ids = [next(ids) for _ in range(num_classes * n)]
         extra_ids = [next(ids) for _ in range(num_extra)]
-        labels = rng.permutation(np.repeat(np.arange(num_classes), n)).tolist()
+        labels = rng.permutation(np.repeat(classes, n)).tolist()
         listed = _make_rows(rng, listed_ids, labels, [])
         extra_names = [name for name in K400_ONLY_CLASSES for _ in range(K400_ONLY_ROWS_PER_CLASS)]
         extra = _make_rows(rng, extra_ids, [-1] * num_extra, extra_names)
@@ -137,13 +139,15 @@ def write_mini_kinetics_200(
     missing_fraction: float = 0.02,
     workers: int = 1,
     progress: bool = True,
+    pairs: Sequence[str] = PAIR_KEYS,
 ) -> dict:
     """Write the synthetic Mini-Kinetics-200 tree under ``root``; byte-identical for the same arguments.
 
     Each listed id gets a ``num_frames`` x ``height`` x ``width`` clip at ``fps`` (80 frames at 8 fps = the 10 s
     of a Kinetics clip), except a deterministic ``round(missing_fraction * listed)`` ids per split that get no
     video (like failed downloads). Videos of split s, list index i use ``default_rng([seed, tag(s), i])``, so
-    ``workers`` (> 1: a spawn-context process pool) does not change the output.
+    ``workers`` (> 1: a spawn-context process pool) does not change the output. ``pairs`` picks the class pairs by
+    key (``PAIR_KEYS``); the dataset has their 2 * len(pairs) classes.
 
     Returns ``{"root", "classes", "train": {"listed", "written", "missing", "missing_ids"}, "val": {...}}``.
     """
@@ -151,9 +155,9 @@ def write_mini_kinetics_200(
         raise ValueError("per-class counts must be >= 0 and missing_fraction in [0, 1]")
     root = Path(root)
     (root / "videos").mkdir(parents=True, exist_ok=True)
-    plan = plan_splits(seed, train_per_class, val_per_class, missing_fraction)
+    plan = plan_splits(seed, train_per_class, val_per_class, missing_fraction, pairs)
     jobs = []
-    summary: dict = {"root": str(root), "classes": list(SYNTHETIC_CLASS_NAMES)}
+    summary: dict = {"root": str(root), "classes": [SYNTHETIC_CLASS_NAMES[c] for c in pair_classes(pairs)]}
     for split, (listed, extra, missing) in plan.items():
         tag, list_name, csv_name, split_value = SPLITS[split]
         save_text("".join(row.youtube_id + "\n" for row in listed), root / list_name)
