@@ -21,3 +21,4 @@ rule all_tables:
     default_target: True
     input:
         expand("reports/{table}.{ext}", table=TABLES, ext=("csv", "md")),
+        expand("results/{preset}/tables/{table}.{ext}", preset=PRESET, table=TABLES, ext=("csv", "md")),

@@ -6,6 +6,7 @@ The Snakemake rules and the DVC stages run these same commands, so the three ent
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -42,11 +43,8 @@ def _synth(args: argparse.Namespace) -> dict:
     if args.dataset != "mini_kinetics_200":
         raise ConfigError(f"no synthetic writer for {args.dataset!r} yet; available: mini_kinetics_200")
     out = Path(args.out or paths.dataset_root(cfg.preset_name, args.dataset))
-    s = spec.synthetic
     return write_mini_kinetics_200(
-        out, train_per_class=s.train_per_class, val_per_class=s.val_per_class, num_frames=s.num_frames, fps=s.fps,
-        height=s.height, width=s.width, seed=s.seed, missing_fraction=s.missing_fraction, workers=args.workers,
-        progress=not args.no_progress,
+        out, **dataclasses.asdict(spec.synthetic), workers=args.workers, progress=not args.no_progress
     )
 
 
@@ -76,6 +74,8 @@ def _report(args: argparse.Namespace) -> dict:
     cfg = load_config(args.params, args.preset)
     runs = args.runs_dir or paths.runs_dir(cfg.preset_name)
     df = write_table(cfg, args.table, runs, args.out)
+    if args.archive:
+        write_table(cfg, args.table, runs, args.archive)
     return {"table": args.table, "rows": df[["row", "paper", "reproduced", "ci_low", "ci_high"]].to_dict("records")}
 
 
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True)
     p.add_argument("--runs-dir", help="folder of run folders (default: results/<preset>/runs)")
     p.add_argument("--out", default=str(paths.REPORTS))
+    p.add_argument("--archive", help="also write the table here (the workflow uses results/<preset>/tables)")
     _common(p)
     p.set_defaults(func=_report)
     return parser

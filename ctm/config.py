@@ -28,6 +28,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SyntheticSpec:
+    pairs: list[str]  # class pairs by key (ctm.data.synthetic_motion.PAIR_KEYS): 2 classes each
     train_per_class: int
     val_per_class: int
     num_frames: int

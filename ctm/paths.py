@@ -19,4 +19,9 @@ def runs_dir(preset: str) -> Path:
     return Path("results") / preset / "runs"
 
 
+def tables_dir(preset: str) -> Path:
+    """Each preset's own copy of the generated tables; `reports/` holds those of the last preset run."""
+    return Path("results") / preset / "tables"
+
+
 REPORTS = Path("reports")

@@ -4,9 +4,12 @@
 rule report_table:
     input:
         table_metrics,
+    # reports/ is committed, so Snakemake would take it as up to date on a fresh clone and run nothing;
+    # the preset's own copy under results/ (never committed) is what all_tables asks for.
     output:
         csv="reports/{table}.csv",
         md="reports/{table}.md",
+        archive=multiext(f"results/{PRESET}/tables/{{table}}", ".csv", ".md"),
     wildcard_constraints:
         table="|".join(TABLES),
     params:
@@ -14,4 +17,5 @@ rule report_table:
     log:
         f"logs/{PRESET}/report/{{table}}.log",
     shell:
-        "ctm report --table {wildcards.table} --preset {PRESET} --out reports > {log} 2>&1"
+        "ctm report --table {wildcards.table} --preset {PRESET} --out reports --archive results/{PRESET}/tables "
+        "> {log} 2>&1"

@@ -10,8 +10,8 @@ rule train:
     params:
         spec=training_params,
         out=lambda w: run_dir(w.experiment),
-    # One thread per job keeps CPU runs bit-identical to `dvc repro` (dvc.yaml passes the same --threads 1).
-    threads: 1
+    # The command always uses one thread (bit-identical to `dvc repro`); `threads` only paces the scheduler.
+    threads: cores_per_cpu_job() if PRESET != "paper" else 8
     resources:
         gpu=1 if PRESET == "paper" else 0,
         mem_mb=4000 if PRESET != "paper" else 64000,
@@ -35,7 +35,7 @@ rule evaluate:
     params:
         test=CFG.preset.test.__dict__,
         run=lambda w: run_dir(w.experiment),
-    threads: 1
+    threads: cores_per_cpu_job() if PRESET != "paper" else 8
     resources:
         gpu=1 if PRESET == "paper" else 0,
         mem_mb=4000 if PRESET != "paper" else 32000,
