@@ -79,6 +79,26 @@ def _report(args: argparse.Namespace) -> dict:
     return {"table": args.table, "rows": df[["row", "paper", "reproduced", "ci_low", "ci_high"]].to_dict("records")}
 
 
+def _model_info(args: argparse.Namespace) -> list[dict]:
+    from ctm.engine.build import experiment_cost
+
+    cfg = load_config(args.params, args.preset)
+    names = list(cfg.experiments) if args.all else [args.experiment]
+    i = cfg.preset.input
+    rows = []
+    for name in names:
+        classes = cfg.num_classes(cfg.experiment(name).dataset)
+        rows.append({"experiment": name, "classes": classes, "input": f"{i.num_segments}x{i.crop_size}",
+                     **{k: round(v, 3) for k, v in experiment_cost(cfg, name, classes).items()}})
+    if not args.json:
+        print(f"{'experiment':32} {'classes':>7} {'input':>7} {'params (M)':>10} {'GFLOPs':>9} {'G mult-adds':>11}")
+        for r in rows:
+            print(f"{r['experiment']:32} {r['classes']:>7} {r['input']:>7} {r['params_m']:>10.2f} {r['gflops']:>9.2f} "
+                  f"{r['gmacs']:>11.2f}")
+        print("FLOPs per clip, forward, one multiply-add = 2 FLOPs (torch.utils.flop_counter)")
+    return rows
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -104,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=_evaluate)
 
+    p = sub.add_parser("model-info", help="parameters and forward FLOPs per clip at the preset's input")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--experiment")
+    group.add_argument("--all", action="store_true", help="every experiment of params.yaml")
+    p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    _common(p)
+    p.set_defaults(func=_model_info)
+
     p = sub.add_parser("report", help="write reports/<table>.{csv,md} from the experiments' metrics")
     p.add_argument("--table", required=True)
     p.add_argument("--runs-dir", help="folder of run folders (default: results/<preset>/runs)")
@@ -123,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2, default=str))
+    if not (args.verb == "model-info" and not args.json):
+        print(json.dumps(result, indent=2, default=str))
     return 0
 
 

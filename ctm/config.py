@@ -18,6 +18,7 @@ import yaml
 from ctm.models.ctm_block import PATH_NAMES
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
+DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
 BACKBONES = {"resnet50": 50, "resnet101": 101}
 AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")
 
@@ -136,6 +137,11 @@ class Config:
         if name not in self.preset.datasets:
             raise ConfigError(f"preset {self.preset_name!r} defines no dataset {name!r}")
         return self.preset.datasets[name]
+
+    def num_classes(self, dataset: str) -> int:
+        """Classes of a dataset under this preset: the real count, or two per synthetic pair."""
+        spec = self.dataset(dataset)
+        return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_CLASSES[dataset]
 
     def experiment_params(self, name: str) -> dict[str, Any]:
         """Everything that determines an experiment's result, as plain data (recorded beside each run)."""

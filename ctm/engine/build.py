@@ -11,6 +11,7 @@ from ctm.config import BACKBONES, Config, Experiment
 from ctm.data.annotations import class_names, read_annotations
 from ctm.data.clips import split_available
 from ctm.models import CTMNet
+from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
 
 
@@ -33,6 +34,12 @@ def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool
     if pretrained and m.pretrained:
         load_pretrained(model, m.pretrained)
     return model
+
+
+def experiment_cost(cfg: Config, name: str, num_classes: int) -> dict[str, float]:
+    """Params and forward cost per clip of an experiment's network at the preset's input (ctm.models.cost)."""
+    exp, i = cfg.experiment(name), cfg.preset.input
+    return model_cost(lambda: build_model(cfg, exp, num_classes), (i.num_segments, 3, i.crop_size, i.crop_size))
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips
 from ctm.engine.build import build_model, load_split
 from ctm.engine.metrics import average_views, top1_summary
 from ctm.fileio import atomic_write, save_json
+from ctm.progress import progress_bar
 
 
 class StaleCheckpointError(RuntimeError):
@@ -49,8 +49,8 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     dataset = VideoClips(root, split.videos, cfg.preset.input, "test", test=test)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=cfg.recipe(exp).num_workers)
     rows = []
-    for index, (views, label) in enumerate(tqdm(loader, desc=f"{experiment} test", disable=not progress,
-                                                  unit="video", dynamic_ncols=True)):
+    for index, (views, label) in enumerate(progress_bar(loader, desc=f"{experiment} test", disable=not progress,
+                                                  unit="video")):
         scores = average_views(predict_views(model, views.to(device), test.batch_views), test.averaging)
         pred = int(scores.argmax())
         rows.append({"video": dataset.videos[index], "label": int(label), "pred": pred,

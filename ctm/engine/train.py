@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips
 from ctm.engine.build import build_model, load_split
 from ctm.fileio import save_torch
+from ctm.progress import progress_bar
 
 
 def seed_everything(seed: int) -> None:
@@ -57,8 +57,8 @@ def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, p
         seen = correct = 0
         loss_sum = data_time = 0.0
         start = tick = time.perf_counter()
-        bar = tqdm(loader, desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}", disable=not progress,
-                   unit="batch", dynamic_ncols=True)
+        bar = progress_bar(loader, desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}", disable=not progress,
+                   unit="batch")
         for clips, labels in bar:
             clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             data_time += time.perf_counter() - tick

@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from ctm.config import Config
+from ctm.engine.build import experiment_cost
 from ctm.fileio import save_text
 from ctm.report.paper import PAPER_TABLES, PAPER_VIDEO_COUNTS
 
 COLUMNS = [
     "row", "label", "paper", "reproduced", "ci_low", "ci_high", "delta", "experiment", "preset",
     "train_videos", "val_videos", "train_missing", "val_missing", "paper_train_videos", "paper_val_videos",
-    "views_per_video", "averaging", "reduction",
+    "views_per_video", "averaging", "reduction", "params_m", "gflops",
 ]
 
 
@@ -28,6 +29,8 @@ def table_frame(cfg: Config, table: str, runs_dir: str | Path) -> pd.DataFrame:
         raise KeyError(f"tables.{table}.rows: {sorted(unknown)} are not rows of the paper's {table}: "
                        f"{sorted(paper.rows)}")
     counts = PAPER_VIDEO_COUNTS.get(paper.dataset, {})
+    costs = {e: experiment_cost(cfg, e, cfg.num_classes(cfg.experiment(e).dataset))
+             for e in cfg.tables[table].rows.values()}
     rows = []
     for key, experiment in cfg.tables[table].rows.items():
         m = json.loads((Path(runs_dir) / experiment / "metrics.json").read_text())
@@ -39,6 +42,7 @@ def table_frame(cfg: Config, table: str, runs_dir: str | Path) -> pd.DataFrame:
             "train_missing": m["num_train_missing"], "val_missing": m["num_val_missing"],
             "paper_train_videos": counts.get("train_used"), "paper_val_videos": counts.get("val_used"),
             "views_per_video": m["views_per_video"], "averaging": m["averaging"], "reduction": m["reduction"],
+            "params_m": costs[experiment]["params_m"], "gflops": costs[experiment]["gflops"],
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -50,13 +54,13 @@ def to_markdown(cfg: Config, table: str, df: pd.DataFrame) -> str:
         "",
         f"Preset: `{cfg.preset_name}`. {cfg.preset.description}",
         "",
-        f"| Model | Paper {paper.metric} | Reproduced (95% CI) | Delta | Train / val videos |",
-        "|---|---:|---:|---:|---:|",
+        f"| Model | Paper {paper.metric} | Reproduced (95% CI) | Delta | Train / val videos | Params (M) | GFLOPs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in df.itertuples():
         lines.append(
             f"| {r.label} | {r.paper:.2f} | {r.reproduced:.2f} ({r.ci_low:.1f}-{r.ci_high:.1f}) | {r.delta:+.2f} "
-            f"| {r.train_videos} / {r.val_videos} |"
+            f"| {r.train_videos} / {r.val_videos} | {r.params_m:.2f} | {r.gflops:.2f} |"
         )
     first = df.iloc[0]
     lines += [
@@ -64,7 +68,8 @@ def to_markdown(cfg: Config, table: str, df: pd.DataFrame) -> str:
         f"Top-1 of {first.views_per_video} views per video ({first.averaging}); the interval is Wilson's 95% "
         f"score interval over validation videos. CTM paths reduce channels by C1/C2 = {first.reduction}. "
         f"Missing videos (listed but absent): train {first.train_missing}, val {first.val_missing}; "
-        f"the paper used about {first.paper_train_videos} / {first.paper_val_videos}.",
+        f"the paper used about {first.paper_train_videos} / {first.paper_val_videos}. "
+        f"Params and forward FLOPs per clip at the preset's input (1 multiply-add = 2 FLOPs; `ctm model-info`).",
     ]
     if cfg.preset_name != "paper":
         lines.append("On a synthetic preset the paper column is for reference only: the data differ.")

@@ -14,6 +14,8 @@ rule report_table:
         table="|".join(TABLES),
     params:
         rows=lambda w: CFG.tables[w.table].rows,
+        model=CFG.preset.model.__dict__,  # the table shows params and FLOPs at the preset's input
+        input=CFG.preset.input.__dict__,
     log:
         f"logs/{PRESET}/report/{{table}}.log",
     shell:
