@@ -44,3 +44,30 @@ def test_errors_name_the_key(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="preset 'huge' is not defined"):
         load_config(PARAMS, "huge")
+
+
+def test_every_placement_of_the_tables_is_addressable_from_params(tmp_path):
+    """Tables 1-6 placements, written as params.yaml experiments, build the networks they name."""
+    from ctm.engine.build import build_model
+
+    placements = {  # experiment -> (backbone, stage, after): Table 1/3 (Res4 x1, x3, x6), Table 2, Tables 4-6
+        "r50_res4x1": ("resnet50", "res4", [5]), "r50_res2": ("resnet50", "res2", [2]),
+        "r50_res3": ("resnet50", "res3", [3]), "r50_res5": ("resnet50", "res5", [2]),
+        "r50_res4x3": ("resnet50", "res4", [1, 3, 5]), "r50_res4x6": ("resnet50", "res4", [1, 2, 3, 4, 5, 6]),
+        "r101_res4x3": ("resnet101", "res4", [6, 12, 18]),
+    }
+
+    def mutate(raw):
+        raw["experiments"] = {
+            name: {"dataset": "mini_kinetics_200", "backbone": b, "recipe": "mini_kinetics_200",
+                   "ctm": {"stage": s, "after": a, "paths": ["tccm", "temporal"]}}
+            for name, (b, s, a) in placements.items()
+        }
+        raw["tables"] = {}
+
+    cfg = load_config(_write(tmp_path, mutate))
+    layer = {"res2": "layer1", "res3": "layer2", "res4": "layer3", "res5": "layer4"}
+    for name, (backbone, stage, after) in placements.items():
+        model = build_model(cfg, cfg.experiment(name), num_classes=6)
+        assert sorted(model.ctm_blocks) == sorted(f"{layer[stage]}_{k}" for k in after)
+        assert len(model.layer3) == (23 if backbone == "resnet101" else 6)
