@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ctm import paths
-from ctm.config import ConfigError, load_config
+from ctm.config import Config, ConfigError, load_config
 from ctm.data.clips import VideoDecodeError
 from ctm.data.kinetics import AnnotationError
 from ctm.engine.evaluate import StaleCheckpointError
@@ -48,23 +48,25 @@ def _synth(args: argparse.Namespace) -> dict:
     )
 
 
-def _train(args: argparse.Namespace) -> dict:
-    from ctm.engine.train import train
-
+def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path]:
+    """(config, dataset root, run folder) of --experiment, with the default paths unless given."""
     cfg = load_config(args.params, args.preset)
     exp = cfg.experiment(args.experiment)
     root = args.root or paths.dataset_root(cfg.preset_name, exp.dataset)
-    out = args.out or paths.run_dir(cfg.preset_name, args.experiment)
+    return cfg, Path(root), Path(run_arg or paths.run_dir(cfg.preset_name, args.experiment))
+
+
+def _train(args: argparse.Namespace) -> dict:
+    from ctm.engine.train import train
+
+    cfg, root, out = _experiment_run(args, args.out)
     return train(cfg, args.experiment, root, out, progress=not args.no_progress)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
     from ctm.engine.evaluate import evaluate
 
-    cfg = load_config(args.params, args.preset)
-    exp = cfg.experiment(args.experiment)
-    root = args.root or paths.dataset_root(cfg.preset_name, exp.dataset)
-    run = args.run_dir or paths.run_dir(cfg.preset_name, args.experiment)
+    cfg, root, run = _experiment_run(args, args.run_dir)
     return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress)
 
 

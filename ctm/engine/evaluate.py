@@ -28,6 +28,9 @@ def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int) -
 def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True) -> dict:
     """Test run_dir/checkpoint.pt on the validation videos; write run_dir/{metrics.json, predictions.csv}."""
     run_dir = Path(run_dir)
+    if not (run_dir / "checkpoint.pt").is_file():
+        raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
+                                f"(ctm train --experiment {experiment}, or snakemake all_tables)")
     ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     expected = cfg.experiment_params(experiment)
     trained = {k: v for k, v in ckpt["params"].items() if k != "test"}
