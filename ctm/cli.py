@@ -18,6 +18,7 @@ from ctm.config import Config, ConfigError, load_config
 from ctm.data.clips import VideoDecodeError
 from ctm.data.kinetics import AnnotationError
 from ctm.engine.evaluate import StaleCheckpointError
+from ctm.engine.train import EXIT_PREEMPTED, Preempted
 from ctm.models.pretrained import PretrainedError
 
 USER_ERRORS = (
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         result = args.func(args)
+    except Preempted as err:
+        print(f"ctm {args.verb}: {err}", file=sys.stderr)
+        return EXIT_PREEMPTED
     except USER_ERRORS as err:
         print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
         return 2

@@ -15,20 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 COPIED = ["Snakefile", "workflow", "dvc.yaml", "ctm"]
 
 
-def tiny_params() -> dict:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    emb = params["presets"]["embedded"]
-    emb["datasets"]["mini_kinetics_200"]["synthetic"].update(
-        train_per_class=2, val_per_class=1, num_frames=64, height=48, width=64, missing_fraction=0.1
-    )
-    emb["model"]["width"] = 0.0625
-    emb["input"].update(resize_short=48, crop_size=32)
-    emb["test"].update(num_clips=1, num_crops=3)
-    emb["recipes"]["mini_kinetics_200"].update(epochs=1, batch_size=4, lr_milestones=[1])
-    return params
-
-
-def make_project(root: Path) -> Path:
+def make_project(root: Path, params: dict) -> Path:
     root.mkdir(parents=True)
     for name in COPIED:
         src = REPO / name
@@ -36,7 +23,7 @@ def make_project(root: Path) -> Path:
             shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, root / name)
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 
 
@@ -55,15 +42,15 @@ def checkpoint_hashes(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def snakemake_project(tmp_path_factory):
-    root = make_project(tmp_path_factory.mktemp("smk") / "project")
+def snakemake_project(tmp_path_factory, tiny_params):
+    root = make_project(tmp_path_factory.mktemp("smk") / "project", tiny_params)
     run(["snakemake", "--cores", "2", "all_tables"], root)
     return root
 
 
-def test_snakemake_writes_table1(snakemake_project):
+def test_snakemake_writes_table1(snakemake_project, tiny_params):
     table = pd.read_csv(snakemake_project / "reports" / "table1.csv")
-    params = tiny_params()
+    params = tiny_params
     assert list(table["row"]) == list(params["tables"]["table1"]["rows"])
     assert {"row", "paper", "reproduced", "ci_low", "ci_high", "preset", "train_videos", "val_videos"} <= set(table)
     assert (table["ci_low"] <= table["reproduced"]).all() and (table["reproduced"] <= table["ci_high"]).all()
@@ -80,17 +67,17 @@ def test_snakemake_rerun_does_nothing(snakemake_project):
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
-def test_fresh_clone_with_committed_reports_regenerates(snakemake_project, tmp_path):
+def test_fresh_clone_with_committed_reports_regenerates(snakemake_project, tmp_path, tiny_params):
     """reports/ is committed; a clone without results/ must still run the whole pipeline."""
-    root = make_project(tmp_path / "clone")
+    root = make_project(tmp_path / "clone", tiny_params)
     shutil.copytree(snakemake_project / "reports", root / "reports")
     out = run(["snakemake", "--cores", "2", "-n", "all_tables"], root)
     for rule in ("synthesize_dataset", "train", "evaluate", "report_table"):
         assert f"rule {rule}:" in out.stdout + out.stderr
 
 
-def test_dvc_repro_gives_the_same_report_and_checkpoints(snakemake_project, tmp_path):
-    root = make_project(tmp_path / "project")
+def test_dvc_repro_gives_the_same_report_and_checkpoints(snakemake_project, tmp_path, tiny_params):
+    root = make_project(tmp_path / "project", tiny_params)
     run(["git", "init", "-q"], root)
     run(["dvc", "init", "-q"], root)
     run(["dvc", "repro", "-q"], root)

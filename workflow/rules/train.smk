@@ -12,6 +12,8 @@ rule train:
         out=lambda w: run_dir(w.experiment),
     # The command always uses one thread (bit-identical to `dvc repro`); `threads` only paces the scheduler.
     threads: cores_per_cpu_job() if PRESET != "paper" else 8
+    # A preempted run (SIGTERM) saves resume.pt and exits 75; the retry resumes it.
+    retries: 2
     resources:
         gpu=1 if PRESET == "paper" else 0,
         mem_mb=4000 if PRESET != "paper" else 64000,

@@ -1,0 +1,120 @@
+"""Kill-and-resume: a run stopped by SIGTERM and started again ends with the same weights as an uninterrupted one."""
+
+import copy
+import os
+import signal
+
+import pytest
+import torch
+import yaml
+
+import ctm.engine.train as train_module
+from ctm.cli import main
+from ctm.config import load_config
+from ctm.data.synthetic import write_mini_kinetics_200
+from ctm.engine.build import load_split
+from ctm.engine.train import EXIT_PREEMPTED, Preempted, epoch_batches, train
+
+EXPERIMENT = "mk200_r50_ctm_res4x1"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_params):
+    base = tmp_path_factory.mktemp("resume")
+    params = copy.deepcopy(tiny_params)
+    params["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(epochs=3, batch_size=2, lr_milestones=[2])
+    (base / "params.yaml").write_text(yaml.safe_dump(params))
+    synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
+    write_mini_kinetics_200(base / "data", **synth, progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg = load_config(base / "params.yaml")
+    videos = len(load_split("mini_kinetics_200", base / "data", "train")[0].videos)
+    yield base, cfg, len(epoch_batches(videos, 2, seed=0, epoch=0))
+    torch.set_num_threads(threads)
+
+
+def sigterm_at(monkeypatch, epoch: int, batch: int):
+    """Deliver a real SIGTERM to this process after `batch` (1-based) of `epoch` (0-based) has been drawn."""
+    real = train_module.progress_bar
+    seen = {"epoch": -1}
+
+    def wrapped(iterable, **kwargs):
+        seen["epoch"] += 1
+        bar = real(iterable, **kwargs)
+        current = seen["epoch"]
+
+        class Killing:
+            def __iter__(self):
+                for i, item in enumerate(bar, start=kwargs.get("initial", 0) + 1):
+                    if current == epoch and i == batch:
+                        os.kill(os.getpid(), signal.SIGTERM)
+                    yield item
+
+            def set_postfix(self, **kw):
+                bar.set_postfix(**kw)
+
+        return Killing()
+
+    monkeypatch.setattr(train_module, "progress_bar", wrapped)
+
+
+def weights(path):
+    return torch.load(path, weights_only=False)["model"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(setup):
+    base, cfg, num_batches = setup
+    train(cfg, EXPERIMENT, base / "data", base / "straight", progress=False)
+    return weights(base / "straight" / "checkpoint.pt")
+
+
+@pytest.mark.parametrize("epoch, batch", [(1, 3), (0, -1)])  # mid-epoch, and on an epoch's last batch
+def test_killed_run_resumes_to_identical_weights(setup, uninterrupted, monkeypatch, tmp_path, epoch, batch):
+    base, cfg, num_batches = setup
+    out = tmp_path / "run"
+    last = batch == -1
+    batch = num_batches if last else batch
+    with monkeypatch.context() as m:
+        sigterm_at(m, epoch, batch)
+        with pytest.raises(Preempted, match="resume"):
+            train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    assert (out / "resume.pt").exists() and not (out / "checkpoint.pt").exists()
+    assert len((out / "log.jsonl").read_text().splitlines()) == epoch + last
+    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    resumed = weights(out / "checkpoint.pt")
+    assert resumed.keys() == uninterrupted.keys()
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)
+    assert not (out / "resume.pt").exists()
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+
+
+def test_resume_state_from_other_params_is_ignored(setup, uninterrupted, monkeypatch, tmp_path):
+    base, cfg, num_batches = setup
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        sigterm_at(m, 1, 2)
+        with pytest.raises(Preempted):
+            train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    state = torch.load(out / "resume.pt", weights_only=False)
+    state["params"]["recipe"]["lr"] = 123.0  # as if params.yaml had changed since
+    torch.save(state, out / "resume.pt")
+    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    resumed = weights(out / "checkpoint.pt")
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)  # trained from scratch, not resumed
+
+
+def test_cli_exits_with_the_retry_code(setup, monkeypatch, tmp_path):
+    base, _, _ = setup
+    sigterm_at(monkeypatch, 0, 2)
+    code = main(["train", "--experiment", EXPERIMENT, "--params", str(base / "params.yaml"), "--root",
+                 str(base / "data"), "--out", str(tmp_path / "run"), "--threads", "1", "--no-progress"])
+    assert code == EXIT_PREEMPTED
+
+
+def test_epoch_batches_depend_only_on_seed_and_epoch():
+    a = epoch_batches(23, 4, seed=0, epoch=3)
+    assert a == epoch_batches(23, 4, seed=0, epoch=3) != epoch_batches(23, 4, seed=0, epoch=4)
+    assert len(a) == 5 and all(len(b) == 4 for b in a) and len({i for b in a for i in b}) == 20
+    assert epoch_batches(3, 4, seed=0, epoch=0) == [epoch_batches(3, 4, seed=0, epoch=0)[0]]
