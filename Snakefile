@@ -21,4 +21,4 @@ rule all_tables:
     default_target: True
     input:
         expand("reports/{table}.{ext}", table=TABLES, ext=("csv", "md")),
-        expand("results/{preset}/tables/{table}.{ext}", preset=PRESET, table=TABLES, ext=("csv", "md")),
+        expand("{tables}/{table}.{ext}", tables=TABLES_DIR, table=TABLES, ext=("csv", "md")),

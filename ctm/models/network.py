@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ctm.models.ctm_block import PATH_NAMES, CTMBlock
-from ctm.models.resnet import DEPTHS, PAPER_STAGE_NAMES, STAGE_NAMES, Bottleneck, ResNet
+from ctm.models.resnet import DEPTHS, PAPER_STAGE_NAMES, STAGE_NAMES, ResNet
 
 STAGE_STRIDE_STEPS = {"layer1": 2, "layer2": 3, "layer3": 4, "layer4": 5}  # stride-2 steps before the stage's output
 
@@ -99,7 +99,3 @@ class CTMNet(ResNet):
         features = torch.flatten(self.avgpool(x), 1)
         logits = self.fc(self.dropout(features))
         return logits.view(n, t, -1).mean(dim=1)
-
-
-def count_bottlenecks(model: nn.Module) -> int:
-    return sum(isinstance(m, Bottleneck) for m in model.modules())

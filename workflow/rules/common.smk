@@ -25,6 +25,9 @@ def dataset_root(dataset):
     return str(paths.dataset_root(PRESET, dataset))
 
 
+TABLES_DIR = str(paths.tables_dir(PRESET))
+
+
 def run_dir(experiment):
     return str(paths.run_dir(PRESET, experiment))
 

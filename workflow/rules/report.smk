@@ -9,7 +9,7 @@ rule report_table:
     output:
         csv="reports/{table}.csv",
         md="reports/{table}.md",
-        archive=multiext(f"results/{PRESET}/tables/{{table}}", ".csv", ".md"),
+        archive=multiext(f"{TABLES_DIR}/{{table}}", ".csv", ".md"),
     wildcard_constraints:
         table="|".join(TABLES),
     params:
@@ -19,5 +19,5 @@ rule report_table:
     log:
         f"logs/{PRESET}/report/{{table}}.log",
     shell:
-        "ctm report --table {wildcards.table} --preset {PRESET} --out reports --archive results/{PRESET}/tables "
+        "ctm report --table {wildcards.table} --preset {PRESET} --out reports --archive {TABLES_DIR} "
         "> {log} 2>&1"
