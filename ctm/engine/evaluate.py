@@ -8,11 +8,36 @@ import pandas as pd
 import torch
 
 from ctm.config import Config
-from ctm.data.clips import VideoClips
+from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.engine.build import build_model, load_split
-from ctm.engine.metrics import average_views, top1_summary
+from ctm.engine.metrics import (
+    average_views,
+    bootstrap_interval,
+    confusion_matrix,
+    per_class_accuracy,
+    top1_summary,
+    topk_correct,
+)
 from ctm.fileio import atomic_write, save_json
 from ctm.progress import progress_bar
+
+
+class SkipUndecodable(torch.utils.data.Dataset):
+    """Test views of `clips`, or (None, label, reason) for a video that cannot be decoded: it is counted as
+    skipped (with the reason in metrics.json) instead of stopping the evaluation."""
+
+    def __init__(self, clips: VideoClips):
+        self.clips = clips
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | None, int, str | None]:
+        try:
+            views, label = self.clips[index]
+            return views, label, None
+        except VideoDecodeError as err:
+            return None, self.clips.labels[index], str(err)
 
 
 class StaleCheckpointError(RuntimeError):
@@ -26,7 +51,8 @@ def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int) -
 
 
 def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True) -> dict:
-    """Test run_dir/checkpoint.pt on the validation videos; write run_dir/{metrics.json, predictions.csv}."""
+    """Test run_dir/checkpoint.pt on the validation videos; write run_dir/{metrics.json, predictions.csv,
+    confusion.csv}."""
     run_dir = Path(run_dir)
     if not (run_dir / "checkpoint.pt").is_file():
         raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
@@ -49,27 +75,46 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     if classes != ckpt["classes"]:
         raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
     test = cfg.preset.test
-    dataset = VideoClips(root, split.videos, cfg.preset.input, "test", test=test)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=cfg.recipe(exp).num_workers)
-    rows = []
-    for index, (views, label) in enumerate(progress_bar(loader, desc=f"{experiment} test", disable=not progress,
-                                                  unit="video")):
-        scores = average_views(predict_views(model, views.to(device), test.batch_views), test.averaging)
+    dataset = SkipUndecodable(VideoClips(root, split.videos, cfg.preset.input, "test", test=test))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=cfg.recipe(exp).num_workers,
+                                         collate_fn=lambda item: item)
+    rows, all_scores, skipped = [], [], []
+    for index, (views, label, error) in enumerate(progress_bar(loader, desc=f"{experiment} test",
+                                                               disable=not progress, unit="video")):
+        video = dataset.clips.videos[index]
+        if views is None:
+            skipped.append({"video": video, "reason": error})
+            continue
+        scores = average_views(predict_views(model, views.to(device), test.batch_views), test.averaging).cpu()
         pred = int(scores.argmax())
-        rows.append({"video": dataset.videos[index], "label": int(label), "pred": pred,
+        all_scores.append(scores)
+        rows.append({"video": video, "label": int(label), "pred": pred,
                      "correct": int(pred == int(label)), "score": float(scores[pred])})
+    if not rows:
+        raise VideoDecodeError(f"{root}: none of the {len(skipped)} validation videos could be decoded")
     predictions = pd.DataFrame(rows)
+    labels, preds = torch.tensor(predictions["label"].values), torch.tensor(predictions["pred"].values)
+    correct = torch.tensor(predictions["correct"].values)
+    confusion = confusion_matrix(labels, preds, len(classes))
+    low, high = bootstrap_interval(correct)
     metrics = {
         "experiment": experiment,
         "preset": cfg.preset_name,
-        **top1_summary(int(predictions["correct"].sum()), len(predictions)),
+        **top1_summary(int(correct.sum()), len(predictions)),
+        "top5": 100 * float(topk_correct(torch.stack(all_scores), labels, 5).float().mean()),
+        "top1_bootstrap_ci": [low, high],
+        "per_class_top1": dict(zip(classes, per_class_accuracy(confusion), strict=True)),
         "num_val_missing": split.num_missing,
+        "num_val_skipped": len(skipped),
+        "skipped": skipped,
         "num_train_videos": ckpt["summary"]["num_train_videos"],
         "num_train_missing": ckpt["summary"]["num_train_missing"],
         "views_per_video": test.num_clips * test.num_crops,
         "averaging": test.averaging,
         "reduction": cfg.preset.model.reduction,
     }
+    confusion_df = pd.DataFrame(confusion.numpy(), index=classes, columns=classes)
+    atomic_write(run_dir / "confusion.csv", lambda tmp: confusion_df.to_csv(tmp, index_label="label/prediction"))
     atomic_write(run_dir / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False, float_format="%.6f"))
     save_json(metrics, run_dir / "metrics.json")
     return metrics

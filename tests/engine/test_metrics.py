@@ -3,7 +3,15 @@ import math
 import pytest
 import torch
 
-from ctm.engine.metrics import average_views, top1_summary, wilson_interval
+from ctm.engine.metrics import (
+    average_views,
+    bootstrap_interval,
+    confusion_matrix,
+    per_class_accuracy,
+    top1_summary,
+    topk_correct,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_by_hand():
@@ -36,3 +44,32 @@ def test_average_views_rules():
     assert torch.allclose(average_views(logits, "logit_mean"), torch.tensor([1.0, 0.5]))
     with pytest.raises(ValueError):
         average_views(logits, "max")
+
+
+def hand_made():
+    # 4 videos, 3 classes; scores chosen so that top-1 = videos 0 and 3, top-2 adds video 1
+    scores = torch.tensor([[0.7, 0.2, 0.1], [0.5, 0.1, 0.4], [0.1, 0.6, 0.3], [0.2, 0.3, 0.5]])
+    labels = torch.tensor([0, 2, 0, 2])
+    return scores, labels
+
+
+def test_topk_by_hand():
+    scores, labels = hand_made()
+    assert topk_correct(scores, labels, 1).tolist() == [True, False, False, True]
+    assert topk_correct(scores, labels, 2).tolist() == [True, True, False, True]
+    assert topk_correct(scores, labels, 5).all()  # k capped at the number of classes
+
+
+def test_confusion_and_per_class_by_hand():
+    scores, labels = hand_made()
+    cm = confusion_matrix(labels, scores.argmax(1), 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 0, 0], [1, 0, 1]]
+    assert per_class_accuracy(cm) == [50.0, None, 50.0]
+
+
+def test_bootstrap_interval():
+    flags = torch.tensor([1] * 80 + [0] * 20)
+    low, high = bootstrap_interval(flags, samples=4000)
+    assert 6 <= 80 - low <= 10 and 6 <= high - 80 <= 10  # about +-1.96 * 4 points
+    assert bootstrap_interval(flags, samples=4000) == (low, high)  # seeded
+    assert bootstrap_interval(torch.ones(10)) == (100.0, 100.0)

@@ -34,6 +34,7 @@ rule evaluate:
     output:
         metrics=f"results/{PRESET}/runs/{{experiment}}/metrics.json",
         predictions=f"results/{PRESET}/runs/{{experiment}}/predictions.csv",
+        confusion=f"results/{PRESET}/runs/{{experiment}}/confusion.csv",
     params:
         test=CFG.preset.test.__dict__,
         run=lambda w: run_dir(w.experiment),

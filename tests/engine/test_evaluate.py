@@ -1,0 +1,56 @@
+"""Evaluation end to end on a tiny trained model: metrics fields, confusion matrix, undecodable videos skipped."""
+
+import copy
+import json
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from ctm.config import load_config
+from ctm.data.annotations import read_annotations
+from ctm.data.synthetic import write_mini_kinetics_200
+from ctm.engine.evaluate import evaluate
+from ctm.engine.train import train
+
+EXPERIMENT = "mk200_r50_tsn"
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, tiny_params):
+    base = tmp_path_factory.mktemp("eval")
+    params = copy.deepcopy(tiny_params)
+    (base / "params.yaml").write_text(yaml.safe_dump(params))
+    synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
+    write_mini_kinetics_200(base / "data", **synth, progress=False)
+    cfg = load_config(base / "params.yaml")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
+    ann = read_annotations("mini_kinetics_200", base / "data")
+    val = [v for v in ann[ann["subset"] == "val"]["video"] if (base / "data" / v).exists()]
+    (base / "data" / val[0]).write_bytes((base / "data" / val[0]).read_bytes()[:300])  # truncated file
+    metrics = evaluate(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
+    torch.set_num_threads(threads)
+    return base, metrics, val
+
+
+def test_undecodable_video_is_skipped_and_counted(evaluated):
+    base, metrics, val = evaluated
+    assert metrics["num_val_skipped"] == 1 and metrics["skipped"][0]["video"] == val[0]
+    assert val[0] in metrics["skipped"][0]["reason"]
+    assert metrics["num_videos"] == len(val) - 1
+    assert json.loads((base / "run" / "metrics.json").read_text()) == metrics
+
+
+def test_metrics_agree_with_predictions_and_confusion(evaluated):
+    base, metrics, _ = evaluated
+    pred = pd.read_csv(base / "run" / "predictions.csv")
+    confusion = pd.read_csv(base / "run" / "confusion.csv", index_col=0)
+    assert int(confusion.values.sum()) == len(pred) == metrics["num_videos"]
+    assert int(confusion.values.trace()) == int(pred["correct"].sum()) == metrics["correct"]
+    assert metrics["top1"] <= metrics["top5"] <= 100.0
+    low, high = metrics["top1_bootstrap_ci"]
+    assert low <= metrics["top1"] <= high
+    assert set(metrics["per_class_top1"]) == set(confusion.index)
