@@ -17,12 +17,14 @@ from ctm import paths
 from ctm.config import Config, ConfigError, load_config
 from ctm.data.clips import VideoDecodeError
 from ctm.data.kinetics import AnnotationError
+from ctm.engine.aggregate import AggregateError
 from ctm.engine.evaluate import StaleCheckpointError
 from ctm.engine.train import EXIT_PREEMPTED, Preempted
 from ctm.models.pretrained import PretrainedError
 
 USER_ERRORS = (
-    ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, PretrainedError, FileNotFoundError, KeyError
+    ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, PretrainedError, AggregateError,
+    FileNotFoundError, KeyError,
 )
 
 
@@ -69,6 +71,12 @@ def _evaluate(args: argparse.Namespace) -> dict:
 
     cfg, root, run = _experiment_run(args, args.run_dir)
     return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress)
+
+
+def _aggregate(args: argparse.Namespace) -> dict:
+    from ctm.engine.aggregate import aggregate
+
+    return aggregate(args.metrics, args.out)
 
 
 def _report(args: argparse.Namespace) -> dict:
@@ -127,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=_evaluate)
 
+    p = sub.add_parser("aggregate", help="mean and std of top-1/top-5 over runs (UCF-101/HMDB-51 splits)")
+    p.add_argument("metrics", nargs="+", help="metrics.json of each run")
+    p.add_argument("--out", required=True, help="where to write the aggregated metrics.json")
+    p.set_defaults(func=_aggregate)
+
     p = sub.add_parser("model-info", help="parameters and forward FLOPs per clip at the preset's input")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--experiment")
@@ -147,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.threads:
+    if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     try:
         result = args.func(args)
@@ -157,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
         return 2
-    if not (args.verb == "model-info" and not args.json):
+    if not (args.verb == "model-info" and not args.json):  # model-info prints its own table
         print(json.dumps(result, indent=2, default=str))
     return 0
 
