@@ -35,22 +35,16 @@ def split_available(root: str | Path, annotations: pd.DataFrame) -> tuple[pd.Dat
     return annotations[exists].reset_index(drop=True), annotations[~exists].reset_index(drop=True)
 
 
-def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
-    """Frames `indices` (any shape) of a video -> uint8 (*indices.shape, H, W, 3)."""
+def read_frames(path: Path, sample: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Frames idx = sample(number of frames) of a video, opened once -> uint8 (*idx.shape, H, W, 3)."""
     try:
         reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        indices = sample(len(reader))
         unique, inverse = np.unique(indices.reshape(-1), return_inverse=True)
         frames = reader.get_batch(unique.tolist()).asnumpy()
     except (decord.DECORDError, RuntimeError) as err:  # decord raises RuntimeError when it cannot open a file
         raise VideoDecodeError(f"{path}: cannot decode: {err}") from None
     return frames[inverse].reshape(*indices.shape, *frames.shape[1:])
-
-
-def num_frames(path: Path) -> int:
-    try:
-        return len(decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1))
-    except (decord.DECORDError, RuntimeError) as err:  # decord raises RuntimeError when it cannot open a file
-        raise VideoDecodeError(f"{path}: cannot decode: {err}") from None
 
 
 def _to_float(frames: np.ndarray, resize_short: int) -> torch.Tensor:
@@ -106,9 +100,9 @@ class VideoClips(torch.utils.data.Dataset):
         """uint8 (*idx.shape, H, W, 3) for idx = sample(number of frames of the video)."""
         path = self.root / self.videos[index]
         if self.cache is None:
-            return read_frames(path, sample(num_frames(path)))
+            return read_frames(path, sample)
         if index not in self.cache:
-            self.cache[index] = read_frames(path, np.arange(num_frames(path)))
+            self.cache[index] = read_frames(path, np.arange)
         video = self.cache[index]
         return video[sample(len(video))]
 
