@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,11 @@ USER_ERRORS = (
     ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, PretrainedError, AggregateError,
     FileNotFoundError, KeyError,
 )
+# Verbs that live in their own module under ctm/commands/. Each module defines
+#   register(sub: argparse._SubParsersAction, common: Callable[[ArgumentParser], None]) -> None
+# (adding its parser with `set_defaults(func=...)`) and USER_ERRORS: a tuple of exception types that are the
+# user's to fix (printed as `ctm <verb>: error: ...`, exit 2) rather than bugs.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -155,7 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", help="also write the table here (the workflow uses results/<preset>/tables)")
     _common(p)
     p.set_defaults(func=_report)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, _common)
     return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    extra = tuple(e for name in COMMAND_MODULES for e in importlib.import_module(name).USER_ERRORS)
+    return USER_ERRORS + extra
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except Preempted as err:
         print(f"ctm {args.verb}: {err}", file=sys.stderr)
         return EXIT_PREEMPTED
-    except USER_ERRORS as err:
+    except _user_errors() as err:
         print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
         return 2
     if not (args.verb == "model-info" and not args.json):  # model-info prints its own table
