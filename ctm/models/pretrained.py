@@ -1,25 +1,22 @@
 """ImageNet initialisation from torchvision checkpoints: by weight name, URL or local path.
 
-Downloads go to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are verified against the
-sha256 prefix that torchvision puts in the file name (`resnet50-0676ba61.pth`); a mismatch is an error and the file
-is kept aside, never loaded. Loading is strict except for the classifier (`fc.*`, a new head) and the CTM blocks
-(`ctm_blocks.*`, new modules).
+Downloads (ctm.data.download) go to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are
+verified against the sha256 prefix that torchvision puts in the file name (`resnet50-0676ba61.pth`); a mismatch is an
+error and the file is kept aside, never loaded. Loading is strict except for the classifier (`fc.*`, a new head) and
+the CTM blocks (`ctm_blocks.*`, new modules).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import time
-import urllib.request
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ctm.progress import progress_bar
+from ctm.data.download import DownloadError, download, file_digests
 
 TORCHVISION_URL = "https://download.pytorch.org/models/"
 TORCHVISION_WEIGHTS = {  # ../shared/notes/datasets.md: torchvision's ImageNet weights (top-1 76.13/80.86/77.37/81.89)
@@ -46,10 +43,11 @@ def sha256_prefix(path: Path) -> str | None:
 
 
 def verify(path: Path) -> None:
+    """Check a local file against the sha256 prefix in its name; a mismatch moves it aside to `<name>.bad`."""
     prefix = sha256_prefix(path)
     if prefix is None:
         return
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_digests(path)["sha256"]
     if not digest.startswith(prefix):
         bad = path.with_name(path.name + ".bad")
         shutil.move(path, bad)
@@ -57,48 +55,19 @@ def verify(path: Path) -> None:
                               f"moved aside to {bad}. Delete it and download again.")
 
 
-def _download(url: str, part: Path, timeout: float) -> None:
-    """Append the rest of `url` to `part` (an HTTP Range request when part already holds bytes)."""
-    have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        if have and response.status != 206:  # the server ignored the range: start again
-            have = 0
-        total = response.headers.get("Content-Length")
-        total = int(total) + have if total is not None else None
-        with open(part, "ab" if have else "wb") as f, progress_bar(
-            total=total, initial=have, unit="B", unit_scale=True, desc=Path(url).name
-        ) as bar:
-            while chunk := response.read(1 << 20):
-                f.write(chunk)
-                bar.update(len(chunk))
-        if total is not None and part.stat().st_size < total:
-            raise ConnectionError(f"connection closed after {part.stat().st_size} of {total} bytes")
-
-
 def fetch(url: str, dest_dir: Path | None = None, retries: int = 4, backoff_s: float = 1.0,
           timeout: float = 60.0) -> Path:
     """Download `url` into the cache unless a verified copy is there; return the local path.
 
-    Bytes go to `<name>.part`, which survives an interruption: the next try (in this call, after a back-off, or in a
-    later run) resumes it with a Range request. The finished file is renamed into place, then verified.
+    ctm.data.download does the work: bytes go to `<name>.part`, which a later try resumes with a Range request;
+    the finished file is checked against the sha256 prefix in its name (a mismatch is kept as `<name>.bad`).
     """
     dest = (dest_dir or cache_dir()) / Path(url).name
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
-        for attempt in range(retries + 1):
-            try:
-                _download(url, part, timeout)
-                break
-            except (OSError, ConnectionError) as err:
-                if attempt == retries:
-                    raise PretrainedError(f"cannot download {url} after {retries + 1} tries: {err}; the partial "
-                                          f"file {part} resumes next time, or put the file at {dest} by hand") from None
-                time.sleep(backoff_s * 2**attempt)
-        os.replace(part, dest)
-    verify(dest)
-    return dest
+    try:
+        return download(url, dest, sha256=sha256_prefix(dest), retries=retries, backoff_s=backoff_s,
+                        timeout_s=timeout)
+    except DownloadError as err:
+        raise PretrainedError(str(err)) from None
 
 
 def resolve(spec: str) -> Path:

@@ -1,0 +1,46 @@
+"""`ctm download` (resumable, verified fetch of one URL) and `ctm extract` (safe zip/tar/RAR extraction)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ctm.data.download import DownloadError, download, read_record
+from ctm.data.extract import ExtractError, extract
+
+USER_ERRORS = (DownloadError, ExtractError)
+
+
+def _download(args: argparse.Namespace) -> dict:
+    dest = download(args.url, Path(args.out), sha256=args.sha256, md5=args.md5, retries=args.retries,
+                    timeout_s=args.timeout, progress=not args.no_progress)
+    record = read_record(dest) or {}
+    return {"path": str(dest), "size": dest.stat().st_size,
+            **{k: record[k] for k in ("sha256", "md5", "checked") if k in record}}
+
+
+def _extract(args: argparse.Namespace) -> dict:
+    paths = extract(Path(args.archive), Path(args.out), strip_components=args.strip_components,
+                    inner_rars=args.inner_rars, progress=not args.no_progress)
+    return {"archive": args.archive, "out": args.out, "paths": [str(p) for p in paths]}
+
+
+def register(sub: argparse._SubParsersAction, common) -> None:
+    p = sub.add_parser("download", help="fetch a URL (http, https, file://) with resume, retries and checksum check")
+    p.add_argument("url")
+    p.add_argument("--out", required=True, help="destination file (bytes go to FILE.part until complete)")
+    p.add_argument("--sha256", help="expected sha256 (hex; a prefix of 8+ digits is accepted)")
+    p.add_argument("--md5", help="expected md5 (hex)")
+    p.add_argument("--retries", type=int, default=4, help="retries after network errors and 5xx (default 4)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry (default 60)")
+    common(p)
+    p.set_defaults(func=_download)
+
+    p = sub.add_parser("extract", help="extract a zip, tar(.gz) or RAR archive safely into a folder")
+    p.add_argument("archive")
+    p.add_argument("--out", required=True, help="folder to extract into")
+    p.add_argument("--strip-components", type=int, default=0, help="leading folders to drop, like tar's")
+    p.add_argument("--inner-rars", action="store_true",
+                   help="also extract the .rar files found at the top (HMDB-51's per-class RARs), then delete them")
+    common(p)
+    p.set_defaults(func=_extract)
