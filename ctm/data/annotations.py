@@ -1,27 +1,57 @@
-"""One annotation API for every dataset: `read_annotations(dataset, root, split)`."""
+"""One annotation API for every dataset: `read_annotations(dataset, root, split)` and `dataset_classes(dataset, root)`.
+
+Each dataset root is in its official layout (docs/datasets.md); only annotation files are read, never videos.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import read_mini_kinetics_200
+from ctm.data.hmdb51 import hmdb51_classes, read_hmdb51
+from ctm.data.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200
+from ctm.data.ucf101 import read_ucf101, ucf101_classes
 
-READERS = {"mini_kinetics_200": read_mini_kinetics_200}
+READERS: dict[str, Callable[[Path, int], pd.DataFrame]] = {
+    "mini_kinetics_200": lambda root, split: read_mini_kinetics_200(root),
+    "kinetics_600": read_kinetics_600,
+    "ucf101": read_ucf101,
+    "hmdb51": read_hmdb51,
+}
+CLASS_READERS: dict[str, Callable[[Path], list[str]]] = {
+    "mini_kinetics_200": lambda root: class_names(read_mini_kinetics_200(root)),
+    "kinetics_600": kinetics_600_classes,
+    "ucf101": ucf101_classes,
+    "hmdb51": hmdb51_classes,
+}
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in READERS:
+        raise ValueError(f"no annotation reader for dataset {dataset!r}; available: {sorted(READERS)}")
 
 
 def read_annotations(dataset: str, root: str | Path, split: int = 1) -> pd.DataFrame:
-    """Annotations as a DataFrame with at least `video` (path relative to `root`), `label` (0-based int),
-    `label_name` and `subset` ("train", "val" or "test"). Reads only the annotation files, never the videos.
-    `split` selects one of the three official splits where a dataset has them.
+    """Annotations as a DataFrame with at least `video` (path relative to `root`, POSIX), `label` (0-based int),
+    `label_name` and `subset` ("train", "val" or "test"); Kinetics datasets add `youtube_id`, `time_start`,
+    `time_end` (ints). Reads only the annotation files, never the videos.
+
+    `split` selects one of the three official splits of "ucf101" and "hmdb51" (1, 2 or 3, else ValueError); the
+    Kinetics datasets have one split and ignore it. Malformed or missing files raise AnnotationError.
     """
-    if dataset not in READERS:
-        raise ValueError(f"no annotation reader for dataset {dataset!r}; available: {sorted(READERS)}")
-    return READERS[dataset](root)
+    _check_dataset(dataset)
+    return READERS[dataset](Path(root), split)
+
+
+def dataset_classes(dataset: str, root: str | Path) -> list[str]:
+    """All class names of a dataset in label order, from its annotation files alone (the same for every split)."""
+    _check_dataset(dataset)
+    return CLASS_READERS[dataset](Path(root))
 
 
 def class_names(annotations: pd.DataFrame) -> list[str]:
-    """Label names in label order."""
+    """Label names in label order (of the labels that `annotations` uses)."""
     pairs = annotations[["label", "label_name"]].drop_duplicates().sort_values("label")
     return pairs["label_name"].tolist()

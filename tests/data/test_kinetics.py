@@ -51,3 +51,83 @@ def test_missing_csv_is_a_clear_error(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="no annotation reader"):
         read_annotations("imagenet", ".")
+
+
+def test_missing_id_list_names_its_source(tmp_path):
+    root = write_root(tmp_path, ["abseiling,abcdefghijk,0,10,train,0\n"], [], ["abcdefghijk"], [])
+    (root / "val_ytid_list.txt").unlink()
+    with pytest.raises(AnnotationError, match=r"val_ytid_list.txt: not found; it comes from .*s9xie/Mini-Kinetics-200"):
+        read_annotations("mini_kinetics_200", root)
+
+
+# --- Kinetics-600: train.csv / validate.csv / test.csv as kinetics600.tar.gz extracts them -------------------------
+
+K600_HEADER = "label,youtube_id,time_start,time_end,split\n"
+K600_TRAIN = [
+    '"air drumming",--nQbRBEz2s,104,114,train\n',
+    "abseiling,-3B32lodo2M,59,69,train\n",
+    "washing feet,--GkrdYZ9Tc,0,10,train\n",  # some official copies leave multi-word labels unquoted
+    '"massaging person\'s head",_dbcJuKJQNs,40,50,train\n',
+    "zumba,abcdefghijk,0,10,train\n",
+    '"air drumming",klmnopqrstu,7,17,train\n',
+]
+K600_VAL = ['"massaging person\'s head",val00000001,30,40,validate\n', "zumba,val00000002,1,11,validate\n"]
+
+
+def write_k600(root, train=K600_TRAIN, val=K600_VAL):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "train.csv").write_bytes((K600_HEADER + "".join(train)).encode())
+    (root / "validate.csv").write_bytes((K600_HEADER + "".join(val)).encode())
+    # No labels, and a row no parser accepts: reading it would fail the tests below.
+    (root / "test.csv").write_bytes(b"youtube_id,time_start,time_end,split\nxxxxxxxxxxx,0,10,test\nbroken\n")
+    return root
+
+
+def test_kinetics_600_quoted_labels_dash_ids_and_clip_paths(tmp_path):
+    df = read_annotations("kinetics_600", write_k600(tmp_path / "k600"))
+    assert class_names(df) == ["abseiling", "air drumming", "massaging person's head", "washing feet", "zumba"]
+    assert list(df.columns) == ["video", "label", "label_name", "subset", "youtube_id", "time_start", "time_end"]
+    first = df.iloc[0]
+    assert (first["youtube_id"], first["label"], first["label_name"]) == ("--nQbRBEz2s", 1, "air drumming")
+    assert first["video"] == "videos/--nQbRBEz2s_000104_000114.mp4"
+    assert df.set_index("youtube_id").loc["-3B32lodo2M", "video"] == "videos/-3B32lodo2M_000059_000069.mp4"
+    assert list(df["subset"]) == ["train"] * 6 + ["val"] * 2
+    assert list(df.loc[df["subset"] == "val", "label"]) == [2, 4]
+    assert df.set_index("youtube_id").loc["--GkrdYZ9Tc", "label_name"] == "washing feet"
+    for column in ("label", "time_start", "time_end"):
+        assert df[column].dtype == "int64"
+    assert not (tmp_path / "k600" / "videos").exists()
+
+
+def test_kinetics_600_ignores_split(tmp_path):
+    root = write_k600(tmp_path / "k600")
+    assert read_annotations("kinetics_600", root, split=3).equals(read_annotations("kinetics_600", root))
+
+
+def test_kinetics_600_val_label_not_in_train_names_file_and_line(tmp_path):
+    root = write_k600(tmp_path / "k600", val=[K600_VAL[0], '"playing ukulele",val00000003,0,10,validate\n'])
+    with pytest.raises(AnnotationError, match=r"validate.csv:3: label 'playing ukulele' is not one of the 5 labels"):
+        read_annotations("kinetics_600", root)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("abseiling,zzzzzzzzzzz,0,10\n", r"train.csv:4: expected 5 fields"),
+        ('"air drumming",zzzzzzzzzzz,0,10,train,0\n', r"train.csv:4: expected 5 fields"),
+        ("abseiling,zzzzzzzzzzz,zero,10,train\n", r"train.csv:4: time_start/time_end are not numbers"),
+        (",zzzzzzzzzzz,0,10,train\n", r"train.csv:4: empty label"),
+    ],
+)
+def test_kinetics_600_malformed_rows_name_file_and_line(tmp_path, row, message):
+    root = write_k600(tmp_path / "k600", train=[*K600_TRAIN[:2], row, *K600_TRAIN[2:]])
+    with pytest.raises(AnnotationError, match=message):
+        read_annotations("kinetics_600", root)
+
+
+@pytest.mark.parametrize("name", ["train.csv", "validate.csv"])
+def test_kinetics_600_missing_csv_names_the_download(tmp_path, name):
+    root = write_k600(tmp_path / "k600")
+    (root / name).unlink()
+    with pytest.raises(AnnotationError, match=rf"{name}: not found; it comes from .*kinetics600.tar.gz"):
+        read_annotations("kinetics_600", root)
