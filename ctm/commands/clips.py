@@ -1,0 +1,71 @@
+"""`ctm fetch-clips`: download and trim the Kinetics clips that a dataset's annotations list (ctm.data.youtube)."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+from ctm.data.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
+
+DATASETS = ("kinetics_600", "mini_kinetics_200")
+USER_ERRORS = (ClipFetchError,)
+
+
+def _fetch_clips(args: argparse.Namespace) -> dict:
+    from ctm.data import annotations
+
+    if args.dataset not in annotations.READERS:
+        raise ClipFetchError(f"no annotation reader for {args.dataset!r} in this version of ctm; "
+                             f"available: {sorted(set(DATASETS) & set(annotations.READERS))}")
+    if args.root:
+        root = Path(args.root)
+    else:
+        from ctm import paths
+        from ctm.config import load_config
+
+        root = paths.dataset_root(load_config(args.params, args.preset).preset_name, args.dataset)
+    rows = annotations.read_annotations(args.dataset, root)
+    unknown = sorted(set(args.subsets) - set(rows["subset"]))
+    if unknown:
+        raise ClipFetchError(f"--subsets {unknown}: {args.dataset} under {root} has subsets "
+                             f"{sorted(rows['subset'].unique())}")
+    rows = rows[rows["subset"].isin(args.subsets)]
+    if args.limit is not None:
+        rows = rows.head(args.limit)
+    extra = {"cookiefile": args.cookies} if args.cookies else {}
+    if args.js_runtime:
+        extra["js_runtimes"] = {args.js_runtime: {}}
+    options = FetchOptions(retries=args.retries, timeout_s=args.timeout, short_side=args.short_side, ydl_opts=extra)
+    manifest = fetch_clips(rows, root, args.url_template, workers=args.workers, progress=not args.no_progress,
+                           retry_unavailable=not args.skip_unavailable, options=options)
+    by_subset = rows.drop_duplicates("video")[["video", "subset"]].merge(manifest, on="video")
+    return {
+        "dataset": args.dataset,
+        "root": str(root),
+        "manifest": str(root / MANIFEST_NAME),
+        "rows": len(manifest),
+        "status": dict(sorted(Counter(manifest["status"]).items())),
+        "status_by_subset": {s: dict(sorted(Counter(g["status"]).items())) for s, g in by_subset.groupby("subset")},
+    }
+
+
+def register(sub: argparse._SubParsersAction, common) -> None:
+    p = sub.add_parser("fetch-clips", help="download Kinetics videos with yt-dlp and trim them to their windows")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--root", help="dataset root holding the annotations (default: resources/<preset>/<dataset>)")
+    p.add_argument("--url-template", default=YOUTUBE_TEMPLATE,
+                   help=f"where a video is, with {{youtube_id}} (default: {YOUTUBE_TEMPLATE}; file:// works too)")
+    p.add_argument("--subsets", nargs="+", default=["train", "val"], help="subsets to fetch (default: train val)")
+    p.add_argument("--workers", type=int, default=8, help="parallel downloads/trims (default: 8)")
+    p.add_argument("--limit", type=int, help="fetch only the first N rows (after --subsets)")
+    p.add_argument("--retries", type=int, default=2, help="extra tries of a failed download (default: 2)")
+    p.add_argument("--timeout", type=float, default=120, help="yt-dlp socket timeout in seconds (default: 120)")
+    p.add_argument("--short-side", type=int, help="resize clips to this short side (default: keep the source size)")
+    p.add_argument("--cookies", help="Netscape cookies file for yt-dlp (age-restricted videos, bot checks)")
+    p.add_argument("--js-runtime", help="JavaScript runtime yt-dlp runs YouTube's player code with "
+                   "(deno (yt-dlp's default), node, bun or quickjs; needs the yt-dlp-ejs package)")
+    p.add_argument("--skip-unavailable", action="store_true",
+                   help="do not retry rows that the manifest already records as unavailable")
+    common(p)
+    p.set_defaults(func=_fetch_clips)

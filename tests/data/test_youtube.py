@@ -1,0 +1,202 @@
+"""fetch_clips end to end: real yt-dlp downloads from a local HTTP server and file:// URLs, real PyAV trims,
+clips decoded with decord. Source frame i has brightness 8 + 7 i, so a decoded clip tells which frames it kept."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctm.data.trim import _output_size
+from ctm.data.video_io import read_video, write_video
+from ctm.data.youtube import (
+    MANIFEST_COLUMNS,
+    MANIFEST_NAME,
+    ClipFetchError,
+    FetchOptions,
+    classify_error,
+    fetch_clips,
+)
+
+FPS, FRAMES = 8, 32  # 4 s sources
+DASH_ID, PLAIN_ID, MISSING_ID = "--nQbRBEz2s", "abcdefghijk", "missing0001"
+
+
+def brightness(index: int) -> int:
+    return 8 + 7 * index
+
+
+def write_source(folder: Path, youtube_id: str) -> None:
+    frames = np.stack([np.full((64, 64, 3), brightness(i), np.uint8) for i in range(FRAMES)])
+    write_video(folder / f"{youtube_id}.mp4", frames, FPS)
+
+
+def clip_rows(windows: list[tuple[str, int, int]]) -> pd.DataFrame:
+    rows = pd.DataFrame(windows, columns=["youtube_id", "time_start", "time_end"])
+    rows["video"] = [f"videos/{y}_{s:06d}_{e:06d}.mp4" for y, s, e in windows]
+    return rows
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # yt-dlp's generic extractor reads the start of a file and hangs up: broken pipes are expected
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.requests[self.path] += 1
+        if self.server.fail_first.get(self.path, 0) > 0:
+            self.server.fail_first[self.path] -= 1
+            self.send_error(503, "busy")
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    folder = tmp_path / "youtube"
+    folder.mkdir()
+    for youtube_id in (DASH_ID, PLAIN_ID):
+        write_source(folder, youtube_id)
+    return folder
+
+
+@pytest.fixture
+def server(sources: Path):
+    srv = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(sources)))
+    srv.requests, srv.fail_first = Counter(), {}
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    srv.template = f"http://127.0.0.1:{srv.server_address[1]}/{{youtube_id}}.mp4"
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def check_clip(path: Path, first: int, last: int) -> None:
+    import decord
+
+    frames = read_video(path)
+    assert len(frames) == last - first + 1
+    assert abs(int(frames[0].mean()) - brightness(first)) <= 3
+    assert abs(int(frames[-1].mean()) - brightness(last)) <= 3
+    assert decord.VideoReader(str(path)).get_avg_fps() == pytest.approx(FPS)
+
+
+def test_http_fetch_trims_windows_records_missing_and_rerun_retries_only_failures(server, sources, tmp_path):
+    root = tmp_path / "k600"
+    rows = clip_rows([(DASH_ID, 1, 3), (PLAIN_ID, 0, 2), (MISSING_ID, 0, 2)])
+    manifest = fetch_clips(rows, root, server.template, workers=2, retries=0, progress=False)
+
+    assert manifest.columns.tolist() == MANIFEST_COLUMNS
+    assert manifest["status"].tolist() == ["ok", "ok", "unavailable"]
+    assert "404" in manifest["reason"][2]
+    check_clip(root / rows["video"][0], first=8, last=23)  # [1, 3) s at 8 fps: frames 8..23
+    check_clip(root / rows["video"][1], first=0, last=15)
+    assert manifest["bytes"][0] == (root / rows["video"][0]).stat().st_size
+    assert not (root / rows["video"][2]).exists()
+    on_disk = pd.read_csv(root / MANIFEST_NAME, dtype={"youtube_id": str}, keep_default_na=False)
+    assert on_disk.columns.tolist() == MANIFEST_COLUMNS
+    assert set(on_disk["youtube_id"]) == {DASH_ID, PLAIN_ID, MISSING_ID}
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == sorted(
+        [MANIFEST_NAME, *(Path(v).name for v in rows["video"][:2])])  # no temporary files left
+
+    # The missing video appears; a rerun asks the server for it alone and leaves finished clips alone.
+    write_source(sources, MISSING_ID)
+    server.requests.clear()
+    mtime = (root / rows["video"][0]).stat().st_mtime_ns
+    manifest = fetch_clips(rows, root, server.template, workers=2, retries=0, progress=False)
+    assert {path.strip("/") for path in server.requests} == {f"{MISSING_ID}.mp4"}
+    assert manifest["status"].tolist() == ["ok", "ok", "ok"]
+    assert manifest["attempts"].tolist() == [1, 1, 2]
+    assert (root / rows["video"][0]).stat().st_mtime_ns == mtime
+    check_clip(root / rows["video"][2], first=0, last=15)
+
+
+def test_transient_errors_are_retried_with_backoff(server, tmp_path):
+    rows = clip_rows([(PLAIN_ID, 2, 4)])
+    server.fail_first[f"/{PLAIN_ID}.mp4"] = 1
+    manifest = fetch_clips(rows, tmp_path / "a", server.template, progress=False,
+                           options=FetchOptions(retries=1, backoff_s=0.01))
+    assert manifest[["status", "attempts"]].values.tolist() == [["ok", 2]]
+    check_clip(tmp_path / "a" / rows["video"][0], first=16, last=31)
+
+    server.fail_first[f"/{PLAIN_ID}.mp4"] = 5
+    manifest = fetch_clips(rows, tmp_path / "b", server.template, progress=False,
+                           options=FetchOptions(retries=1, backoff_s=0.01))
+    assert manifest[["status", "attempts"]].values.tolist() == [["failed", 2]]
+    assert "503" in manifest["reason"][0]
+
+
+def test_file_urls_window_past_the_end_and_existing_clips(sources, tmp_path):
+    root = tmp_path / "mini"
+    rows = clip_rows([(DASH_ID, 0, 4), (MISSING_ID, 0, 2), (PLAIN_ID, 10, 20), (PLAIN_ID, 3, 13)])
+    present = root / "videos" / "present.mp4"
+    write_source(present.parent, "present")
+    rows.loc[len(rows)] = ["not-fetched", 0, 1, "videos/present.mp4"]
+    template = sources.as_uri() + "/{youtube_id}.mp4"
+    manifest = fetch_clips(rows, root, template, workers=3, progress=False)
+
+    assert manifest["status"].tolist() == ["ok", "unavailable", "trim_failed", "ok", "ok"]
+    assert "No such file" in manifest["reason"][1]
+    assert manifest["reason"][2] == "no frame in [10, 20) s: the video lasts 4.00 s"
+    assert manifest["reason"][3] == "window truncated: 1.00 of 10 s"
+    assert manifest["reason"][4] == "present before fetch"
+    check_clip(root / rows["video"][0], first=0, last=31)
+    check_clip(root / rows["video"][3], first=24, last=31)
+
+
+def test_bad_template_is_a_user_error(tmp_path):
+    with pytest.raises(ClipFetchError, match="youtube_id"):
+        fetch_clips(clip_rows([(PLAIN_ID, 0, 1)]), tmp_path, "https://www.youtube.com/watch?v={id}")
+
+
+def test_output_size_is_even():
+    assert _output_size(853, 480, None) == (852, 480)
+    assert _output_size(640, 360, 256) == (454, 256)
+
+
+def test_cli_fetches_mini_kinetics_clips(sources, tmp_path, capsys):
+    from ctm.cli import main
+
+    root = tmp_path / "mini_kinetics_200"
+    root.mkdir()
+    header = "label,youtube_id,time_start,time_end,split,is_cc\n"
+    (root / "train.csv").write_text(header + f'"air drumming",{PLAIN_ID},0,2,train,0\n')
+    val = f'"abseiling",{DASH_ID},1,3,val,0\n"abseiling",{MISSING_ID},0,2,val,0\n'
+    (root / "validate.csv").write_text(header + val)
+    (root / "train_ytid_list.txt").write_text(f"{PLAIN_ID}\n")
+    (root / "val_ytid_list.txt").write_text(f"{DASH_ID}\n{MISSING_ID}\n")
+    argv = ["fetch-clips", "--dataset", "mini_kinetics_200", "--root", str(root), "--no-progress",
+            "--url-template", sources.as_uri() + "/{youtube_id}.mp4", "--workers", "2"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == {"ok": 2, "unavailable": 1}
+    assert result["status_by_subset"] == {"train": {"ok": 1}, "val": {"ok": 1, "unavailable": 1}}
+    check_clip(root / f"videos/{DASH_ID}_000001_000003.mp4", first=8, last=23)
+
+
+@pytest.mark.parametrize(("message", "status"), [
+    ("Video unavailable. This video has been removed by the uploader", "unavailable"),
+    ("Private video. Sign in if you've been granted access to this video", "unavailable"),
+    ("The uploader has not made this video available in your country", "unavailable"),
+    ("Sign in to confirm you’re not a bot. Use --cookies-from-browser", "failed"),
+    ("Unable to download webpage: HTTP Error 429: Too Many Requests", "failed"),
+])
+def test_youtube_errors_are_classified(message, status):
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    cause = ExtractorError(f"[youtube] --nQbRBEz2s: {message}", expected=True)
+    assert classify_error(DownloadError(f"ERROR: [youtube] --nQbRBEz2s: {message}", (None, cause, None))) == status
