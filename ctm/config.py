@@ -84,6 +84,15 @@ class Recipe:
     num_workers: int
     cache_videos: bool  # decode each training video once per run and keep its frames in RAM (same results, faster)
     seed: int
+    # Clips per device per forward; None: batch_size / devices. Smaller values accumulate gradients over
+    # batch_size / (devices * per_device_batch) micro-batches, so the global batch (and the lr) stays the paper's.
+    per_device_batch: int | None = None
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU, where runs stay float32 and bit-reproducible)
+    channels_last: bool = True  # NHWC weights and activations on CUDA (ignored on CPU)
+    compile: bool = False  # torch.compile the model on CUDA
+    # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
+    # parameters; BN layers of CTM blocks that the parent checkpoint does not have always train.
+    freeze_bn: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class Experiment:
     backbone: str
     recipe: str
     ctm: CTMSpec | None = None
+    init: str | None = None  # experiment whose checkpoint initialises this one (fine-tuning); None: ImageNet/scratch
     name: str = ""
 
 
@@ -225,6 +235,19 @@ def _check(cfg: Config) -> None:
             raise ConfigError(f"{where}.recipe: {exp.recipe!r} is not a recipe of preset {cfg.preset_name!r}")
         if exp.ctm is not None and (not exp.ctm.paths or set(exp.ctm.paths) - set(PATH_NAMES)):
             raise ConfigError(f"{where}.ctm.paths: a non-empty subset of {PATH_NAMES}, got {exp.ctm.paths}")
+        if exp.init is not None and (exp.init not in cfg.experiments or exp.init == name):
+            raise ConfigError(f"{where}.init: {exp.init!r} is not another experiment of params.yaml")
+        seen, parent = {name}, exp.init
+        while parent is not None:
+            if parent in seen:
+                raise ConfigError(f"{where}.init: the chain of `init` experiments loops back to {parent!r}")
+            seen.add(parent)
+            parent = cfg.experiments[parent].init if parent in cfg.experiments else None
+    for rname, recipe in p.recipes.items():
+        pdb = recipe.per_device_batch
+        if pdb is not None and (pdb < 1 or recipe.batch_size % pdb):
+            raise ConfigError(f"presets.{cfg.preset_name}.recipes.{rname}.per_device_batch: {pdb} must divide "
+                              f"batch_size {recipe.batch_size}")
     for tname, table in cfg.tables.items():
         for row, exp in table.rows.items():
             if exp not in cfg.experiments:

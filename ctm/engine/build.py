@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from ctm.config import BACKBONES, Config, Experiment
 from ctm.data.annotations import class_names, read_annotations
-from ctm.data.clips import split_available
+from ctm.data.clips import IMAGENET_MEAN, IMAGENET_STD, split_available
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
@@ -58,3 +59,13 @@ def load_split(dataset: str, root: str | Path, subset: str) -> tuple[Split, list
     if present.empty:
         raise FileNotFoundError(f"{root}: none of the {len(missing)} {subset} videos of {dataset} exist under it")
     return Split(present, len(missing)), names
+
+
+def to_model_input(clips: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A loader batch on `device`, as the network takes it: float (..., 3, S, S) normalised with ImageNet statistics.
+    uint8 batches (the fast loader path) are copied as bytes and converted and normalised on the device."""
+    clips = clips.to(device, non_blocking=True)
+    if clips.dtype != torch.uint8:
+        return clips
+    mean, std = IMAGENET_MEAN.to(device), IMAGENET_STD.to(device)  # (1, 3, 1, 1): broadcasts over (..., 3, H, W)
+    return (clips.float().div_(255) - mean) / std

@@ -9,7 +9,7 @@ import torch
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips, VideoDecodeError
-from ctm.engine.build import build_model, load_split
+from ctm.engine.build import build_model, load_split, to_model_input
 from ctm.engine.metrics import (
     average_views,
     bootstrap_interval,
@@ -45,9 +45,12 @@ class StaleCheckpointError(RuntimeError):
 
 
 @torch.no_grad()
-def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int) -> torch.Tensor:
-    """(V, T, 3, S, S) -> (V, K) logits, at most `max_views` views per forward so testing never runs out of memory."""
-    return torch.cat([model(chunk) for chunk in views.split(max_views)])
+def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int, device: torch.device,
+                  amp: bool = False) -> torch.Tensor:
+    """(V, T, 3, S, S) -> (V, K) float logits, at most `max_views` views per forward so testing never runs out of
+    memory; `amp`: bf16 autocast on CUDA."""
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+        return torch.cat([model(to_model_input(chunk, device)).float() for chunk in views.split(max_views)])
 
 
 def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True) -> dict:
@@ -70,13 +73,16 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     model = build_model(cfg, exp, len(ckpt["classes"]))
     model.load_state_dict(ckpt["model"])
     model.to(device).eval()
+    recipe = cfg.recipe(exp)
+    if device.type == "cuda" and recipe.channels_last:
+        model.to(memory_format=torch.channels_last)
 
     split, classes = load_split(exp.dataset, root, "val")
     if classes != ckpt["classes"]:
         raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
     test = cfg.preset.test
     dataset = SkipUndecodable(VideoClips(root, split.videos, cfg.preset.input, "test", test=test))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=cfg.recipe(exp).num_workers,
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=recipe.num_workers,
                                          collate_fn=lambda item: item)
     rows, all_scores, skipped = [], [], []
     for index, (views, label, error) in enumerate(progress_bar(loader, desc=f"{experiment} test",
@@ -85,7 +91,8 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
         if views is None:
             skipped.append({"video": video, "reason": error})
             continue
-        scores = average_views(predict_views(model, views.to(device), test.batch_views), test.averaging).cpu()
+        logits = predict_views(model, views, test.batch_views, device, recipe.amp)
+        scores = average_views(logits, test.averaging).cpu()
         pred = int(scores.argmax())
         all_scores.append(scores)
         rows.append({"video": video, "label": int(label), "pred": pred,

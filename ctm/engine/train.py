@@ -1,13 +1,17 @@
-"""`ctm train`: SGD with momentum and a step schedule, a per-epoch JSON-lines log, and resumable runs.
+"""`ctm train`: SGD with momentum and a step schedule on 1..N processes, a per-epoch JSON-lines log, resumable runs.
 
-Every epoch ends with an atomic `resume.pt` in the run folder (model, optimiser, schedule, RNG state, position);
-SIGTERM (a SLURM preemption, a kill from the workflow) writes one at the current batch and the run exits with
-EXIT_PREEMPTED. Started again with the same params, the run resumes there and ends with the same weights as an
-uninterrupted run (on CPU, bit for bit: batch order and augmentation depend only on (seed, epoch, index)).
+One command for every layout: `ctm train ...` on one device, `torchrun --nproc_per_node=N -m ctm.cli train ...` on N
+(ctm.engine.distributed: the global batch stays the recipe's, with gradient accumulation where the devices are fewer).
+Every epoch ends with an atomic `resume.pt` in the run folder (model, optimiser, schedule, position); SIGTERM (a SLURM
+preemption, a kill from the workflow) writes one at the current step and the run exits with EXIT_PREEMPTED. Started
+again with the same params, the run resumes there and ends with the same weights as an uninterrupted run (on CPU, bit
+for bit: the batch order, the augmentation and the dropout masks depend only on (seed, epoch, step, position)).
+On CUDA the recipe adds bf16 autocast, channels_last and optionally torch.compile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import time
@@ -19,7 +23,19 @@ import torch.nn.functional as F
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips
-from ctm.engine.build import build_model, load_split
+from ctm.engine.build import build_model, load_split, to_model_input
+from ctm.engine.distributed import (
+    World,
+    accumulation_steps,
+    any_across,
+    barrier,
+    close_world,
+    init_world,
+    micro_batch_seed,
+    micro_batches,
+    sum_across,
+)
+from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
 from ctm.fileio import save_torch
 from ctm.progress import progress_bar
 
@@ -32,6 +48,8 @@ class Preempted(RuntimeError):
 
 @dataclass
 class EpochStats:
+    """This process's running sums over the epoch (summed over processes for the log)."""
+
     seen: int = 0
     correct: int = 0
     loss_sum: float = 0.0
@@ -40,8 +58,8 @@ class EpochStats:
 
 
 def epoch_batches(num_videos: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The epoch's batches of video indices: a permutation seeded by (seed, epoch); an incomplete last batch is
-    dropped (unless the whole set is smaller than one batch)."""
+    """The epoch's global batches of video indices: a permutation seeded by (seed, epoch); an incomplete last batch
+    is dropped (unless the whole set is smaller than one batch)."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     order = torch.randperm(num_videos, generator=generator).tolist()
     usable = num_videos - num_videos % batch_size if num_videos >= batch_size else num_videos
@@ -63,108 +81,134 @@ class _SigtermFlag:
         signal.signal(signal.SIGTERM, self.previous)
 
 
-def _rng_state() -> dict:
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True) -> dict:
+def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
+          init_checkpoint: str | Path | None = None) -> dict:
     """Train `experiment` on the videos under `root`; write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
 
+    `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
     Resumes from out_dir/resume.pt when it was written with the same params; raises Preempted on SIGTERM.
     """
+    world = init_world()
+    try:
+        return _train(cfg, experiment, Path(root), Path(out_dir), world, progress and world.is_main, init_checkpoint)
+    finally:
+        close_world(world)
+
+
+def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World, progress: bool,
+           init_checkpoint: str | Path | None) -> dict:
     exp = cfg.experiment(experiment)
     recipe = cfg.recipe(exp)
     params = cfg.experiment_params(experiment)
-    out_dir = Path(out_dir)
+    if exp.init is not None and init_checkpoint is None:
+        raise FileNotFoundError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
+                                "(ctm train --init-checkpoint)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    device, cuda = world.device, world.device.type == "cuda"
+    per_device, accumulation = accumulation_steps(recipe.batch_size, world.size, recipe.per_device_batch)
     torch.manual_seed(recipe.seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not cuda:
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
     split, classes = load_split(exp.dataset, root, "train")
     dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos)
-    model = build_model(cfg, exp, len(classes), pretrained=True).to(device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
-    )
+    model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)
+    fresh = init_from_checkpoint(model, init_checkpoint) if exp.init is not None else []
+    frozen = partial_bn(model, fresh) if recipe.freeze_bn else []
+    model.to(device)
+    if cuda and recipe.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
+                                momentum=recipe.momentum, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.lr_milestones, recipe.lr_gamma)
+    net = model
+    if world.distributed:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
+    forward = torch.compile(net) if cuda and recipe.compile else net
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
 
     log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
-    start_epoch, start_batch, stats = 0, 0, EpochStats()
+    start_epoch, start_step, stats = 0, 0, EpochStats()
     saved = torch.load(resume_path, map_location=device, weights_only=False) if resume_path.exists() else None
-    if saved is not None and saved["params"] == params:
+    if saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        _set_rng_state(saved["rng"])
-        start_epoch, start_batch, stats = saved["epoch"], saved["batch"], EpochStats(**saved["stats"])
-    lines = log_path.read_text().splitlines()[:start_epoch] if log_path.exists() else []
-    log_path.write_text("".join(line + "\n" for line in lines))
+        start_epoch, start_step = saved["epoch"], saved["batch"]
+        stats = EpochStats(**saved["stats"][world.rank])
+    barrier(world)  # every process has read resume.pt before the main one rewrites anything
+    if world.is_main:
+        lines = log_path.read_text().splitlines()[:start_epoch] if log_path.exists() else []
+        log_path.write_text("".join(line + "\n" for line in lines))
 
-    def save_state(epoch: int, batch: int, stats: EpochStats) -> None:
-        save_torch({"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "rng": _rng_state(), "epoch": epoch, "batch": batch,
-                    "stats": asdict(stats)}, resume_path)
+    def save_state(epoch: int, step: int, stats: EpochStats) -> None:
+        gathered = [None] * world.size
+        if world.distributed:
+            torch.distributed.all_gather_object(gathered, asdict(stats))
+        else:
+            gathered = [asdict(stats)]
+        if world.is_main:
+            save_torch({"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "epoch": epoch, "batch": step, "stats": gathered,
+                        "world_size": world.size}, resume_path)
+        barrier(world)
 
     with _SigtermFlag() as sigterm:
         for epoch in range(start_epoch, recipe.epochs):
             dataset.set_epoch(epoch)
-            model.train()
+            train_mode(model, frozen)
             lr = optimizer.param_groups[0]["lr"]
             batches = epoch_batches(len(dataset), recipe.batch_size, recipe.seed, epoch)
-            first = start_batch if epoch == start_epoch else 0
+            first = start_step if epoch == start_epoch else 0
             if first == 0:
                 stats = EpochStats()
+            mine = [mb for b in batches[first:] for mb in micro_batches(b, world.size, world.rank, accumulation)]
             loader = torch.utils.data.DataLoader(
-                dataset, batch_sampler=batches[first:], num_workers=recipe.num_workers,
-                pin_memory=device.type == "cuda",
-                # its own generator: an iterator's base seed would otherwise come from torch's global RNG, shifting
-                # the dropout stream of a resumed epoch (our clips draw from numpy generators, not from this seed)
-                generator=torch.Generator().manual_seed(recipe.seed + epoch),
+                dataset, batch_sampler=mine, num_workers=recipe.num_workers, pin_memory=cuda,
+                persistent_workers=False, generator=torch.Generator().manual_seed(recipe.seed + epoch),
             )
+            clips_iter = iter(loader)
             start = tick = time.perf_counter() - stats.elapsed
-            bar = progress_bar(loader, desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}",
-                               disable=not progress, unit="batch", initial=first, total=len(batches))
-            for batch, (clips, labels) in enumerate(bar, start=first + 1):
-                clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-                stats.data_time += time.perf_counter() - tick
-                logits = model(clips)
-                loss = F.cross_entropy(logits, labels)
+            bar = progress_bar(range(first, len(batches)), desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}",
+                               disable=not progress, unit="step", initial=first, total=len(batches))
+            for step in bar:
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                for a in range(accumulation):
+                    clips, labels = next(clips_iter)
+                    clips, labels = to_model_input(clips, device), labels.to(device, non_blocking=True)
+                    stats.data_time += time.perf_counter() - tick
+                    torch.manual_seed(micro_batch_seed(recipe.seed, epoch, step, a * world.size + world.rank))
+                    sync = a == accumulation - 1 or not world.distributed
+                    with (contextlib.nullcontext() if sync else net.no_sync()), autocast:
+                        logits = forward(clips).float()
+                    loss = F.cross_entropy(logits, labels)
+                    (loss / accumulation).backward()
+                    stats.seen += labels.numel()
+                    stats.loss_sum += loss.item() * labels.numel()
+                    stats.correct += (logits.argmax(1) == labels).sum().item()
+                    tick = time.perf_counter()
                 optimizer.step()
-                stats.seen += labels.numel()
-                stats.loss_sum += loss.item() * labels.numel()
-                stats.correct += (logits.argmax(1) == labels).sum().item()
                 bar.set_postfix(loss=f"{stats.loss_sum / stats.seen:.3f}",
                                 top1=f"{100 * stats.correct / stats.seen:.1f}")
-                tick = time.perf_counter()
-                if sigterm.raised and batch < len(batches):
-                    stats.elapsed = tick - start
-                    save_state(epoch, batch, stats)
-                    raise Preempted(f"SIGTERM: state saved to {resume_path} at epoch {epoch + 1}, batch {batch}; "
+                if any_across(world, sigterm.raised) and step + 1 < len(batches):
+                    stats.elapsed = time.perf_counter() - start
+                    save_state(epoch, step + 1, stats)
+                    raise Preempted(f"SIGTERM: state saved to {resume_path} at epoch {epoch + 1}, step {step + 1}; "
                                     "run the same command again to resume")
             scheduler.step()
             elapsed = time.perf_counter() - start
+            seen, loss_sum, correct = sum_across(world, [stats.seen, stats.loss_sum, stats.correct])
             record = {
-                "epoch": epoch + 1, "loss": stats.loss_sum / stats.seen, "top1": 100 * stats.correct / stats.seen,
-                "lr": lr, "clips_per_s": stats.seen / elapsed, "data_time_s": stats.data_time,
-                "epoch_time_s": elapsed,
-                "peak_gpu_mem_mb": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0,
+                "epoch": epoch + 1, "loss": loss_sum / seen, "top1": 100 * correct / seen, "lr": lr,
+                "clips_per_s": seen / elapsed, "data_time_s": stats.data_time, "epoch_time_s": elapsed,
+                "peak_gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0,
+                "processes": world.size, "per_device_batch": per_device, "accumulation": accumulation,
             }
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            if world.is_main:
+                with open(log_path, "a") as f:
+                    f.write(json.dumps(record) + "\n")
             save_state(epoch + 1, 0, EpochStats())
-            if sigterm.raised and epoch + 1 < recipe.epochs:
+            if any_across(world, sigterm.raised) and epoch + 1 < recipe.epochs:
                 raise Preempted(f"SIGTERM: state saved to {resume_path} after epoch {epoch + 1}; "
                                 "run the same command again to resume")
 
@@ -175,8 +219,12 @@ def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, p
         "num_train_videos": len(dataset),
         "num_train_missing": split.num_missing,
         "epochs": recipe.epochs,
+        "fresh_modules": fresh,
+        "frozen_bn": len(frozen),
     }
-    save_torch({"model": model.state_dict(), "classes": classes, "params": params, "summary": summary},
-               out_dir / "checkpoint.pt")
-    resume_path.unlink(missing_ok=True)
+    if world.is_main:
+        save_torch({"model": model.state_dict(), "classes": classes, "params": params, "summary": summary},
+                   out_dir / "checkpoint.pt")
+        resume_path.unlink(missing_ok=True)
+    barrier(world)
     return summary

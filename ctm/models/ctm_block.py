@@ -10,10 +10,12 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ctm.models import tcc_ops
+
 PATH_NAMES = ("tccm", "temporal")
+DEFAULT_TCC_IMPL = "grouped_conv"  # ctm.models.tcc_ops; docs/performance.md says why
 
 
 def _pair(value: int | Sequence[int]) -> tuple[int, int]:
@@ -27,19 +29,24 @@ class TCC(nn.Module):
     """Temporal-Channel Convolution (Eq. 1): a kT x kC filter over (time, channel), one filter per position (h, w).
 
     O[t, c, h, w] = sum_{i, j} K[h, w, i, j] * F[t + i, c + j, h, w], zero padding, output the size of the input.
-    Implemented as the paper says: (N, T, C, H, W) -> (N, H*W, T, C), a depth-wise conv2d with H*W groups and
-    weight (H*W, 1, kT, kC), then back. Because the weight has one filter per position, the input's H x W must be
-    the `spatial_size` the module was built for.
+    The weight is the paper's depth-wise conv2d weight (H*W, 1, kT, kC) (one group per position); `impl` picks how
+    it is applied (ctm.models.tcc_ops: "grouped_conv" as the paper says, or "shifted_sum"; same results). Because the
+    weight has one filter per position, the input's H x W must be the `spatial_size` the module was built for.
 
     Args:
         channels: C, the number of channels the input must have.
         spatial_size: (H, W) of the feature map (an int means square).
         kernel_size: (kT, kC), both odd; the paper uses (3, 3).
+        impl: a key of ctm.models.tcc_ops.IMPLEMENTATIONS (not part of the state dict).
     Input and output: (N, T, C, H, W).
     """
 
-    def __init__(self, channels: int, spatial_size: int | Sequence[int], kernel_size: int | Sequence[int] = (3, 3)):
+    def __init__(self, channels: int, spatial_size: int | Sequence[int], kernel_size: int | Sequence[int] = (3, 3),
+                 impl: str = DEFAULT_TCC_IMPL):
         super().__init__()
+        if impl not in tcc_ops.IMPLEMENTATIONS:
+            raise ValueError(f"unknown TCC impl {impl!r}; one of {sorted(tcc_ops.IMPLEMENTATIONS)}")
+        self.impl = impl
         self.channels = channels
         self.spatial_size = _pair(spatial_size)
         self.kernel_size = _pair(kernel_size)
@@ -61,24 +68,28 @@ class TCC(nn.Module):
             )
         if c != self.channels:
             raise ValueError(f"TCC was built for {self.channels} channels but got {c}")
-        y = x.permute(0, 3, 4, 1, 2).reshape(n, h * w, t, c)
-        padding = (self.kernel_size[0] // 2, self.kernel_size[1] // 2)
-        y = F.conv2d(y, self.weight, padding=padding, groups=h * w)
-        return y.reshape(n, h, w, t, c).permute(0, 3, 4, 1, 2)
+        return tcc_ops.IMPLEMENTATIONS[self.impl](x, self.weight)
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, spatial_size={self.spatial_size}, kernel_size={self.kernel_size}"
+        return (f"channels={self.channels}, spatial_size={self.spatial_size}, kernel_size={self.kernel_size}, "
+                f"impl={self.impl}")
 
 
 class TemporalConv(nn.Module):
-    """Path 2's 3x1x1 temporal convolution, shared over positions. Input and output (N, T, C, H, W)."""
+    """Path 2's 3x1x1 temporal convolution, shared over positions. Input and output (N, T, C, H, W).
+
+    Computed as a (kT, 1) conv2d over (N, C, T, H*W): the same operation as a (kT, 1, 1) Conv3d, but with a 4D weight
+    (C, C, kT, 1), so the whole network can be channels_last; on a channels_last feature map the reshapes are views.
+    """
 
     def __init__(self, channels: int, kernel_t: int = 3):
         super().__init__()
-        self.conv = nn.Conv3d(channels, channels, (kernel_t, 1, 1), padding=(kernel_t // 2, 0, 0), bias=False)
+        self.conv = nn.Conv2d(channels, channels, (kernel_t, 1), padding=(kernel_t // 2, 0), bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x.transpose(1, 2)).transpose(1, 2)
+        n, t, c, h, w = x.shape
+        y = self.conv(x.permute(0, 2, 1, 3, 4).reshape(n, c, t, h * w))
+        return y.view(n, c, t, h, w).permute(0, 2, 1, 3, 4)
 
 
 def _conv_bn(in_channels: int, out_channels: int, relu: bool) -> nn.Sequential:

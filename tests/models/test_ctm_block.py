@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ctm.models import TCC, CTMBlock
 
@@ -102,3 +103,28 @@ def test_ctm_block_validates_arguments():
         CTMBlock(10, 4, 3, reduction=4)
     with pytest.raises(ValueError, match="num_segments"):
         CTMBlock(8, 4, 3, reduction=2)(torch.randn(6, 8, 3, 3))
+
+
+def test_temporal_conv_is_a_3x1x1_conv3d():
+    from ctm.models.ctm_block import TemporalConv
+
+    conv = TemporalConv(6)
+    x = torch.randn(2, 8, 6, 5, 7)
+    expected = F.conv3d(x.transpose(1, 2), conv.conv.weight.unsqueeze(-1), padding=(1, 0, 0)).transpose(1, 2)
+    torch.testing.assert_close(conv(x), expected)
+
+
+def test_network_runs_channels_last_with_the_same_output():
+    from ctm.models import CTMNet
+
+    torch.manual_seed(0)
+    net = CTMNet(depth=50, num_classes=5, num_segments=8, input_size=64, width=0.0625, ctm_stage="res4",
+                 ctm_after=[1, 3, 5], paths=["tccm", "temporal"]).eval()
+    for m in net.modules():  # non-zero last BNs, so the paths contribute
+        if isinstance(m, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+    x = torch.randn(2, 8, 3, 64, 64)
+    with torch.no_grad():
+        expected = net(x)
+        out = net.to(memory_format=torch.channels_last)(x)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)

@@ -17,7 +17,7 @@ if SYNTHETIC:
         log:
             f"logs/{PRESET}/synthesize/{{dataset}}.log",
         benchmark:
-            f"benchmarks/{PRESET}/synthesize/{{dataset}}.tsv"
+            f"logs/{PRESET}/benchmarks/synthesize/{{dataset}}.tsv"
         shell:
             "ctm synth --dataset {wildcards.dataset} --preset {PRESET} --out {output} --workers {threads} "
             "> {log} 2>&1"

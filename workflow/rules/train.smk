@@ -21,7 +21,7 @@ rule train:
     log:
         f"logs/{PRESET}/train/{{experiment}}.log",
     benchmark:
-        f"benchmarks/{PRESET}/train/{{experiment}}.tsv"
+        f"logs/{PRESET}/benchmarks/train/{{experiment}}.tsv"
     shell:
         "ctm train --experiment {wildcards.experiment} --preset {PRESET} --root {input.root} --out {params.out} "
         "--threads 1 > {log} 2>&1"
@@ -46,7 +46,7 @@ rule evaluate:
     log:
         f"logs/{PRESET}/evaluate/{{experiment}}.log",
     benchmark:
-        f"benchmarks/{PRESET}/evaluate/{{experiment}}.tsv"
+        f"logs/{PRESET}/benchmarks/evaluate/{{experiment}}.tsv"
     shell:
         "ctm evaluate --experiment {wildcards.experiment} --preset {PRESET} --root {input.root} "
         "--run-dir {params.run} --threads 1 > {log} 2>&1"
