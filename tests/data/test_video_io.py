@@ -1,9 +1,10 @@
-"""write_video / read_video: real H.264 encoding with PyAV and real decoding with decord."""
+"""write_video / read_video: real H.264 (.mp4) and MPEG-4 Part 2 (.avi) encoding with PyAV, decoding with decord."""
 
 from __future__ import annotations
 
 import hashlib
 
+import av
 import decord
 import numpy as np
 import pytest
@@ -25,9 +26,10 @@ def smooth_pattern(num_frames: int = 24, height: int = 72, width: int = 96) -> n
     return np.stack(channels, axis=-1).astype(np.uint8)
 
 
-def test_round_trip_with_decord(tmp_path):
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_round_trip_with_decord(tmp_path, suffix):
     frames = smooth_pattern(num_frames=40)
-    path = tmp_path / "clip.mp4"
+    path = tmp_path / f"clip{suffix}"
     write_video(path, frames, fps=8)
     decoded = read_video(path)
     assert decoded.shape == frames.shape and decoded.dtype == np.uint8
@@ -39,15 +41,32 @@ def test_round_trip_with_decord(tmp_path):
     assert np.array_equal(reader.get_batch(index).asnumpy(), decoded[index])
 
 
-def test_same_frames_give_identical_bytes(tmp_path):
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_same_frames_give_identical_bytes(tmp_path, suffix):
     frames = smooth_pattern()
     noise = np.random.default_rng(0).integers(0, 256, size=frames.shape, dtype=np.uint8)
     for name, clip in [("smooth", frames), ("noise", noise)]:
         digests = set()
         for k in range(3):
-            write_video(tmp_path / f"{name}{k}.mp4", clip, fps=8)
-            digests.add(hashlib.sha256((tmp_path / f"{name}{k}.mp4").read_bytes()).hexdigest())
+            write_video(tmp_path / f"{name}{k}{suffix}", clip, fps=8)
+            digests.add(hashlib.sha256((tmp_path / f"{name}{k}{suffix}").read_bytes()).hexdigest())
         assert len(digests) == 1, name
+
+
+def test_container_and_codec_follow_the_suffix(tmp_path):
+    frames = smooth_pattern(num_frames=16)
+    write_video(tmp_path / "a.avi", frames, fps=8)
+    write_video(tmp_path / "b.MP4", frames, fps=8)
+    avi, mp4 = (tmp_path / "a.avi").read_bytes(), (tmp_path / "b.MP4").read_bytes()
+    assert avi[:4] == b"RIFF" and avi[8:12] == b"AVI " and b"XVID" in avi[:512]  # like UCF-101's Xvid files
+    assert mp4[4:8] == b"ftyp"
+    with av.open(str(tmp_path / "a.avi")) as container:
+        assert container.streams.video[0].codec_context.name == "mpeg4"
+    with av.open(str(tmp_path / "b.MP4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    with pytest.raises(ValueError, match=r"\.mp4 \(H\.264\) or \.avi"):
+        write_video(tmp_path / "c.mkv", frames, fps=8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.avi", "b.MP4"]
 
 
 def test_write_is_atomic(tmp_path, monkeypatch):
