@@ -15,6 +15,7 @@ import re
 import shutil
 import string
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -108,21 +109,34 @@ class _QuietLogger:
     def error(self, msg: str) -> None: ...
 
 
-def download_source(url: str, folder: Path, options: FetchOptions) -> Path:
-    """Download the whole video at `url` into `folder` with yt-dlp; returns the file. Raises _DownloadError."""
+_THREAD = threading.local()
+
+
+def _downloader(options: FetchOptions, file_urls: bool):
+    """This thread's yt-dlp instance for these options: building one costs ~90 ms (extractor set-up), more than a
+    small clip's download, so each worker thread keeps its own and only changes the output template per call."""
     import yt_dlp
 
-    ydl_opts = {
-        "outtmpl": str(folder / "source.%(ext)s"), "format": options.format, "noplaylist": True,
-        "socket_timeout": options.timeout_s, "retries": 0, "fragment_retries": 0, "cachedir": False,
-        "quiet": True, "no_warnings": True, "noprogress": True, "logger": _QuietLogger(),
-        # yt-dlp refuses file:// URLs unless asked (its --enable-file-urls); the presets serve local "YouTube" files.
-        "enable_file_urls": url.startswith("file:"),
-        **options.ydl_opts,
-    }
+    cache = _THREAD.__dict__.setdefault("downloaders", {})
+    key = (repr(options), file_urls)
+    if key not in cache:
+        cache[key] = yt_dlp.YoutubeDL({
+            "outtmpl": "source.%(ext)s", "format": options.format, "noplaylist": True,
+            "socket_timeout": options.timeout_s, "retries": 0, "fragment_retries": 0, "cachedir": False,
+            "quiet": True, "no_warnings": True, "noprogress": True, "logger": _QuietLogger(),
+            # yt-dlp refuses file:// URLs unless asked (--enable-file-urls); the presets serve local "YouTube" files.
+            "enable_file_urls": file_urls,
+            **options.ydl_opts,
+        })
+    return cache[key]
+
+
+def download_source(url: str, folder: Path, options: FetchOptions) -> Path:
+    """Download the whole video at `url` into `folder` with yt-dlp; returns the file. Raises _DownloadError."""
+    ydl = _downloader(options, url.startswith("file:"))
+    ydl.params["outtmpl"] = {"default": str(folder / "source.%(ext)s")}
     try:
-        with yt_dlp.YoutubeDL(ydl_opts) as ydl:
-            info = ydl.extract_info(url, download=True)
+        info = ydl.extract_info(url, download=True)
     except Exception as err:  # yt-dlp wraps most errors in DownloadError, but not all (e.g. some OSErrors)
         raise _DownloadError(classify_error(err), _first_line(err)) from err
     paths = [Path(d["filepath"]) for d in (info or {}).get("requested_downloads", []) if d.get("filepath")]
