@@ -1,0 +1,63 @@
+"""`ctm bench <what>`: throughput benchmarks. `data`: training clips/s from a decoded store through a DataLoader;
+`formats`: the store-format comparison of docs/decoded_store.md."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from ctm.data.store import StoreError
+
+USER_ERRORS = (StoreError,)
+
+
+def _data(args: argparse.Namespace) -> dict:
+    from ctm.data.bench import bench_data, make_bench_store
+
+    made = None
+    if args.make_store:
+        made = make_bench_store(args.make_store, videos=args.videos, short_side=args.short_side,
+                                num_frames=args.frames, workers=max(args.workers), progress=not args.no_progress)
+    store = args.store or args.make_store
+    if store is None:
+        raise StoreError("give --store DIR (a store written by `ctm decode`) or --make-store DIR")
+    result = bench_data(store, crop=args.crop, workers=tuple(args.workers), seconds=args.seconds,
+                        batch_size=args.batch_size)
+    return {**result, "made": made} if made else result
+
+
+def _formats(args: argparse.Namespace) -> list[dict]:
+    from ctm.data.bench import compare_formats
+
+    return compare_formats(args.dir, videos=args.videos, seconds=args.seconds, repeats=args.repeats, crop=args.crop,
+                           names=args.only, workers=args.workers, progress=not args.no_progress)
+
+
+def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("bench", help="throughput benchmarks: `ctm bench data`, `ctm bench formats`")
+    what = p.add_subparsers(dest="what", required=True)
+
+    q = what.add_parser("data", help="training clips/s from a decoded store through a torch DataLoader")
+    q.add_argument("--store", help="store folder written by `ctm decode`")
+    q.add_argument("--make-store", metavar="DIR",
+                   help="first write realistic synthetic sources under DIR/source and their store in DIR")
+    q.add_argument("--videos", type=int, default=32, help="videos of --make-store (default 32, 340x256)")
+    q.add_argument("--frames", type=int, default=300, help="frames per video of --make-store (default 300)")
+    q.add_argument("--short-side", type=int, default=256, help="short side of --make-store (default 256)")
+    q.add_argument("--crop", type=int, default=224)
+    q.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="loader worker counts to measure")
+    q.add_argument("--seconds", type=float, default=10.0, help="timed seconds per worker count")
+    q.add_argument("--batch-size", type=int, default=24)
+    common(q)
+    q.set_defaults(func=_data)
+
+    q = what.add_parser("formats", help="per-core clips/s and bytes/frame of each candidate store format")
+    q.add_argument("--dir", required=True, help="work folder: sources and one store per format (reused)")
+    q.add_argument("--videos", type=int, default=16)
+    q.add_argument("--seconds", type=float, default=5.0, help="seconds per format per round")
+    q.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the median is reported")
+    q.add_argument("--crop", type=int, default=224)
+    q.add_argument("--only", nargs="+", help="candidate names (default: all, see ctm.data.bench.CANDIDATES)")
+    q.add_argument("--workers", type=int, default=1, help="processes for writing the sources and stores")
+    common(q)
+    q.set_defaults(func=_formats)
