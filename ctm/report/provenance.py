@@ -1,0 +1,162 @@
+"""Where the report's numbers come from: code version, parameters, machine, software, the wall time of every
+workflow job (Snakemake benchmark files), and the interpretation choices the numbers depend on.
+Written to reports/provenance.json and shown on index.html."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ctm.config import Config
+from ctm.fileio import save_json
+from ctm.report.cells import ReportError, read_log
+
+
+def _git(args: list[str], repo: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_state(repo: str | Path = ".") -> dict:
+    """{"commit": sha or None, "dirty": bool or None (uncommitted changes to tracked files)}."""
+    repo = Path(repo)
+    commit = _git(["rev-parse", "HEAD"], repo)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], repo) if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware() -> dict:
+    import torch
+
+    gpus = ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+            if torch.cuda.is_available() else [])
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "gpus": gpus, "platform": platform.platform()}
+
+
+def software() -> dict:
+    import matplotlib
+    import numpy
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "pandas": pd.__version__, "matplotlib": matplotlib.__version__, "executable": sys.executable}
+
+
+def _mean(df: pd.DataFrame, col: str) -> float | None:
+    """Mean of a benchmark column over repeats; None if absent or "NA" (Snakemake writes NA where it cannot measure)."""
+    values = pd.to_numeric(df[col], errors="coerce") if col in df.columns else pd.Series(dtype=float)
+    return None if values.isna().all() else float(values.mean())
+
+
+def benchmarks(logs_dir: str | Path | None) -> tuple[list[dict], str]:
+    """Every Snakemake benchmark file logs_dir/benchmarks/<rule>/<wildcards>.tsv (header `s  h:m:s  max_rss ...`;
+    a job benchmarked several times has one line per repeat: their mean is taken) as
+    [{"rule", "job", "wall_s", "max_rss_mb", "cpu_s"}], and a note saying what was found."""
+    if logs_dir is None:
+        return [], "no logs folder given (--logs): job wall times unknown"
+    root = Path(logs_dir) / "benchmarks"
+    files = sorted(root.rglob("*.tsv")) if root.is_dir() else []
+    if not files:
+        return [], (f"no Snakemake benchmark files under {root} (a DVC run, or the workflow has not run): "
+                    "job wall times unknown")
+    jobs = []
+    for path in files:
+        rel = path.relative_to(root)
+        try:
+            df = pd.read_csv(path, sep="\t")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise ReportError(f"{path}: not a Snakemake benchmark file ({err}); delete it and rerun the job") from None
+        if "s" not in df.columns or df.empty:
+            raise ReportError(f"{path}: no `s` (seconds) column or no line; not a Snakemake benchmark file")
+        rule, job = (rel.parts[0], str(Path(*rel.parts[1:]).with_suffix(""))) if len(rel.parts) > 1 else ("", rel.stem)
+        jobs.append({"rule": rule, "job": job,
+                     "wall_s": _mean(df, "s"), "max_rss_mb": _mean(df, "max_rss"), "cpu_s": _mean(df, "cpu_time")})
+    total = sum(j["wall_s"] or 0.0 for j in jobs)
+    return jobs, f"{len(jobs)} jobs, {total / 3600:.2f} h of wall time in all (jobs may have run in parallel)"
+
+
+def interpretation(cfg: Config) -> list[dict]:
+    """The open details of the paper that the reproduced numbers depend on, with this preset's values and the
+    document that argues each choice."""
+    recipes = cfg.preset.recipes
+    doc = "docs/interpretation.md"
+    choices = [
+        {"topic": "Channels inside the CTM paths", "choice": f"C2 = C1 / {cfg.preset.model.reduction}",
+         "doc": doc},
+        {"topic": "Test score averaging over views",
+         "choice": f"{cfg.preset.test.averaging} over {cfg.preset.test.num_clips} clips x "
+                   f"{cfg.preset.test.num_crops} crops", "doc": doc},
+    ]
+    if "kinetics_600" in recipes:
+        r = recipes["kinetics_600"]
+        choices.append({"topic": "Kinetics-600 lr decay (the paper's sentence is garbled)",
+                        "choice": f"x{r.lr_gamma:g} at epochs {r.lr_milestones} of {r.epochs}", "doc": doc})
+    if "finetune" in recipes:
+        r = recipes["finetune"]
+        choices.append({"topic": "UCF-101 / HMDB-51 fine-tuning batch size (not given)",
+                        "choice": f"{r.batch_size}, lr {r.lr:g}, x{r.lr_gamma:g} at epochs {r.lr_milestones}, "
+                                  f"partial BN: {r.freeze_bn}", "doc": doc})
+    choices.append({"topic": "Confidence intervals and claim verdicts",
+                    "choice": "Wilson 95% per run; t interval / pooled Wilson for 3-split means; Newcombe/MOVER "
+                              "for differences", "doc": "docs/report.md"})
+    return choices
+
+
+def training(runs_dir: str | Path, experiments: list[str]) -> list[dict]:
+    """Per experiment with a log.jsonl: epochs, summed epoch time, mean clips/s, processes, peak GPU memory."""
+    out = []
+    for e in experiments:
+        log = read_log(Path(runs_dir) / e / "log.jsonl")
+        if log:
+            out.append({"experiment": e, "epochs": len(log), "train_s": sum(r.get("epoch_time_s", 0.0) for r in log),
+                        "clips_per_s": sum(r["clips_per_s"] for r in log) / len(log),
+                        "processes": log[-1].get("processes", 1), "per_device_batch": log[-1].get("per_device_batch"),
+                        "accumulation": log[-1].get("accumulation"),
+                        "peak_gpu_mem_mb": max(r.get("peak_gpu_mem_mb", 0.0) for r in log)})
+    return out
+
+
+def collect(cfg: Config, logs_dir: str | Path | None, runs_dir: str | Path, repo: str | Path = ".") -> dict:
+    """Everything above as one JSON-able dict; `hardware` is the machine that writes the report (training jobs
+    record their processes and GPU memory in `training`)."""
+    jobs, note = benchmarks(logs_dir)
+    return {
+        "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": git_state(repo),
+        "params_hash": cfg.params_hash(),
+        "preset": cfg.preset_name,
+        "preset_description": cfg.preset.description,
+        "hardware": hardware(),
+        "software": software(),
+        "jobs": jobs,
+        "jobs_note": note,
+        "training": training(runs_dir, list(cfg.experiments)),
+        "interpretation": interpretation(cfg),
+    }
+
+
+def write_provenance(cfg: Config, out_dir: str | Path, logs_dir: str | Path | None, runs_dir: str | Path,
+                     repo: str | Path = ".") -> dict:
+    """out_dir/provenance.json."""
+    data = collect(cfg, logs_dir, runs_dir, repo)
+    save_json(data, Path(out_dir) / "provenance.json")
+    return data

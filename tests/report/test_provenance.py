@@ -1,0 +1,60 @@
+import subprocess
+
+import pytest
+
+from ctm.report.cells import ReportError
+from ctm.report.provenance import benchmarks, collect, git_state, interpretation
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)
+
+
+def test_git_commit_and_dirty_flag(tmp_path):
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}  # not a checkout
+    git(tmp_path, "init", "-q")
+    (tmp_path / "a.txt").write_text("1")
+    git(tmp_path, "add", "a.txt")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert git_state(tmp_path) == {"commit": head, "dirty": False}
+    (tmp_path / "untracked.txt").write_text("x")  # untracked files do not change the results' code
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "a.txt").write_text("2")
+    assert git_state(tmp_path) == {"commit": head, "dirty": True}
+
+
+def test_benchmark_files(tmp_path):
+    jobs, note = benchmarks(tmp_path)
+    assert jobs == [] and "no Snakemake benchmark files" in note and "DVC" in note
+    root = tmp_path / "benchmarks"
+    (root / "train").mkdir(parents=True)
+    # `benchmark: repeat("...", 2)` writes one line per repeat; NA where Snakemake could not measure
+    (root / "train" / "mk200_r50_tsn.tsv").write_text(HEADER + "100.0\t0:01:40\t500\t1\t1\t1\t0\t0\t90\t80.0\n"
+                                                      "120.0\t0:02:00\t700\t1\t1\t1\t0\t0\t90\tNA\n")
+    (root / "download" / "ucf101").mkdir(parents=True)
+    (root / "download" / "ucf101" / "UCF101.rar.tsv").write_text(HEADER + "3.5\t0:00:03" + "\tNA" * 8 + "\n")
+    jobs, note = benchmarks(tmp_path)
+    assert jobs == [
+        {"rule": "download", "job": "ucf101/UCF101.rar", "wall_s": 3.5, "max_rss_mb": None, "cpu_s": None},
+        {"rule": "train", "job": "mk200_r50_tsn", "wall_s": 110.0, "max_rss_mb": 600.0, "cpu_s": 80.0},
+    ]
+    assert note.startswith("2 jobs")
+    (root / "train" / "broken.tsv").write_text("not a benchmark\n")
+    with pytest.raises(ReportError, match="broken.tsv"):
+        benchmarks(tmp_path)
+
+
+def test_interpretation_choices_follow_the_preset(tiny_cfg, runs):
+    cfg, _ = tiny_cfg
+    choices = {c["topic"]: c for c in interpretation(cfg)}
+    k600 = cfg.preset.recipes["kinetics_600"]
+    assert f"C1 / {cfg.preset.model.reduction}" in choices["Channels inside the CTM paths"]["choice"]
+    assert str(k600.lr_milestones) in next(c["choice"] for t, c in choices.items() if "Kinetics-600 lr" in t)
+    assert all(c["doc"].startswith("docs/") for c in choices.values())
+    prov = collect(cfg, None, runs)
+    assert prov["hardware"]["cores"] >= 1 and prov["software"]["torch"]
+    assert prov["training"][0]["epochs"] == 3 and prov["jobs_note"].startswith("no logs folder")
