@@ -22,3 +22,14 @@ rule all_tables:
     input:
         expand("reports/{table}.{ext}", table=TABLES, ext=("csv", "md")),
         expand("{tables}/{table}.{ext}", tables=TABLES_DIR, table=TABLES, ext=("csv", "md")),
+        rules.report_site.output,
+
+
+for _table in TABLES:
+
+    rule:
+        name:
+            _table
+        input:
+            f"reports/{_table}.csv",
+            f"{TABLES_DIR}/{_table}.csv",

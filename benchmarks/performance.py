@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--root", help="dataset root or decoded store: measure through the real loader")
     ap.add_argument("--workers", type=int, default=15)
+    ap.add_argument("--cudnn-benchmark", choices=["no", "yes", "both"], default="yes")
     args = ap.parse_args()
     cfg = load_config(args.params, args.preset)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -44,13 +45,15 @@ def main() -> None:
     lines = [header]
     print(json.dumps(header), flush=True)
     compiles = {"no": [False], "yes": [True], "both": [False, True]}[args.compile]
-    for compiled in compiles:
+    benches = {"no": [False], "yes": [True], "both": [False, True]}[args.cudnn_benchmark]
+    for compiled, cudnn_benchmark in [(c, b) for c in compiles for b in benches]:
         for impl in args.tcc_impls:
             for name in args.experiments:
                 for mode in args.modes:
                     batch = args.eval_batch if mode == "eval" and args.eval_batch else args.batch
                     row = {"kind": "bench", **bench(cfg, name, mode, batch, args.steps, args.warmup, root=args.root,
-                                                    workers=args.workers, compile_model=compiled, tcc_impl=impl)}
+                                                    workers=args.workers, compile_model=compiled, tcc_impl=impl,
+                                                    cudnn_benchmark=cudnn_benchmark)}
                     row["mfu"] = row["achieved_tflops"] / header["matmul_tflops"]
                     lines.append(row)
                     print(json.dumps(row), flush=True)

@@ -6,32 +6,33 @@ The Snakemake rules and the DVC stages run these same commands, so the three ent
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
-import torch
-
 from ctm import paths
 from ctm.config import Config, ConfigError, load_config
-from ctm.data.clips import VideoDecodeError
-from ctm.data.kinetics import AnnotationError
-from ctm.engine.aggregate import AggregateError
-from ctm.engine.evaluate import StaleCheckpointError
-from ctm.engine.train import EXIT_PREEMPTED, Preempted
-from ctm.models.pretrained import PretrainedError
 
-USER_ERRORS = (
-    ConfigError, AnnotationError, VideoDecodeError, StaleCheckpointError, PretrainedError, AggregateError,
-    FileNotFoundError, KeyError,
-)
+# Errors that are the user's to fix (printed as `ctm <verb>: error: ...`, exit 2), by module, so that a command
+# imports only what it uses (torch alone takes seconds): an error can only come from a module already imported.
+USER_ERRORS = {
+    "ctm.config": ("ConfigError",),
+    "ctm.data.kinetics": ("AnnotationError",),
+    "ctm.data.clips": ("VideoDecodeError",),
+    "ctm.engine.evaluate": ("StaleCheckpointError",),
+    "ctm.models.pretrained": ("PretrainedError",),
+    "ctm.engine.aggregate": ("AggregateError",),
+    "ctm.engine.finetune": ("InitError",),
+    "builtins": ("FileNotFoundError", "KeyError"),
+}
 # Verbs that live in their own module under ctm/commands/. Each module defines
 #   register(sub: argparse._SubParsersAction, common: Callable[[ArgumentParser], None]) -> None
-# (adding its parser with `set_defaults(func=...)`) and USER_ERRORS: a tuple of exception types that are the
-# user's to fix (printed as `ctm <verb>: error: ...`, exit 2) rather than bugs.
-COMMAND_MODULES: tuple[str, ...] = ()
+# (adding its parser with `set_defaults(func=...)`) and USER_ERRORS: a tuple of exception types (or of their dotted
+# names, for heavy modules) that are the user's to fix (printed as `ctm <verb>: error: ...`, exit 2) rather than bugs.
+COMMAND_MODULES: tuple[str, ...] = ("ctm.commands.clips", "ctm.commands.archives", "ctm.commands.decode",
+                                     "ctm.commands.bench", "ctm.commands.prepare", "ctm.commands.report")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -42,19 +43,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _synth(args: argparse.Namespace) -> dict:
-    from ctm.data.synthetic import write_mini_kinetics_200
+    from ctm.data.synthetic_published import write_published
 
     cfg = load_config(args.params, args.preset)
     spec = cfg.dataset(args.dataset)
     if spec.source != "synthetic":
-        raise ConfigError(f"preset {cfg.preset_name!r} reads {args.dataset} from disk (source: {spec.source}); "
+        raise ConfigError(f"preset {cfg.preset_name!r} downloads {args.dataset} (source: {spec.source}); "
                           "only synthetic datasets are written by `ctm synth`")
-    if args.dataset != "mini_kinetics_200":
-        raise ConfigError(f"no synthetic writer for {args.dataset!r} yet; available: mini_kinetics_200")
-    out = Path(args.out or paths.dataset_root(cfg.preset_name, args.dataset))
-    return write_mini_kinetics_200(
-        out, **dataclasses.asdict(spec.synthetic), workers=args.workers, progress=not args.no_progress
-    )
+    out = Path(args.out or paths.remote_dir(cfg.preset_name, args.dataset))
+    s = spec.synthetic
+    return write_published(args.dataset, out, pairs=s.pairs, seed=s.seed, workers=args.workers,
+                           progress=not args.no_progress, **s.sizes())
 
 
 def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path]:
@@ -69,31 +68,32 @@ def _train(args: argparse.Namespace) -> dict:
     from ctm.engine.train import train
 
     cfg, root, out = _experiment_run(args, args.out)
-    return train(cfg, args.experiment, root, out, progress=not args.no_progress)
+    parent = cfg.experiment(args.experiment).init
+    init = args.init_checkpoint or (parent and paths.run_dir(cfg.preset_name, parent) / "checkpoint.pt")
+    return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
+                 store=args.store)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
     from ctm.engine.evaluate import evaluate
 
     cfg, root, run = _experiment_run(args, args.run_dir)
-    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress)
+    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress, store=args.store)
 
 
 def _aggregate(args: argparse.Namespace) -> dict:
     from ctm.engine.aggregate import aggregate
 
+    if args.group:
+        cfg = load_config(args.params, args.preset)
+        if args.group not in cfg.groups:
+            raise ConfigError(f"unknown group {args.group!r}; params.yaml defines: {', '.join(cfg.groups)}")
+        runs = paths.runs_dir(cfg.preset_name)
+        metrics = [runs / e / "metrics.json" for e in cfg.groups[args.group]]
+        return aggregate(metrics, args.out or runs / args.group / "metrics.json")
+    if not args.metrics or not args.out:
+        raise ConfigError("give --group NAME, or the metrics.json files and --out")
     return aggregate(args.metrics, args.out)
-
-
-def _report(args: argparse.Namespace) -> dict:
-    from ctm.report.tables import write_table
-
-    cfg = load_config(args.params, args.preset)
-    runs = args.runs_dir or paths.runs_dir(cfg.preset_name)
-    df = write_table(cfg, args.table, runs, args.out)
-    if args.archive:
-        write_table(cfg, args.table, runs, args.archive)
-    return {"table": args.table, "rows": df[["row", "paper", "reproduced", "ci_low", "ci_high"]].to_dict("records")}
 
 
 def _model_info(args: argparse.Namespace) -> list[dict]:
@@ -120,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
 
-    p = sub.add_parser("synth", help="write a synthetic stand-in of a dataset in its real on-disk format")
+    p = sub.add_parser("synth", help="publish a synthetic stand-in of a dataset as its hosts publish the real one")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--out", help="dataset root (default: resources/<preset>/<dataset>)")
+    p.add_argument("--out", help="the stand-in's host folder (default: resources/<preset>/remote/<dataset>)")
     p.add_argument("--workers", type=int, default=1, help="parallel encoding processes")
     _common(p)
     p.set_defaults(func=_synth)
@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True)
     p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
     p.add_argument("--out", help="run folder (default: results/<preset>/runs/<experiment>)")
+    p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
+    p.add_argument("--init-checkpoint", help="parent checkpoint.pt of a fine-tuning experiment "
+                   "(default: results/<preset>/runs/<init experiment>/checkpoint.pt)")
     _common(p)
     p.set_defaults(func=_train)
 
@@ -138,12 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True)
     p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
     p.add_argument("--run-dir", help="run folder holding checkpoint.pt (default: results/<preset>/runs/<experiment>)")
+    p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
     _common(p)
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("aggregate", help="mean and std of top-1/top-5 over runs (UCF-101/HMDB-51 splits)")
-    p.add_argument("metrics", nargs="+", help="metrics.json of each run")
-    p.add_argument("--out", required=True, help="where to write the aggregated metrics.json")
+    p.add_argument("metrics", nargs="*", help="metrics.json of each run (or use --group)")
+    p.add_argument("--group", help="a group of params.yaml: its experiments' metrics, written to "
+                   "results/<preset>/runs/<group>/metrics.json")
+    p.add_argument("--out", help="where to write the aggregated metrics.json")
+    _common(p)
     p.set_defaults(func=_aggregate)
 
     p = sub.add_parser("model-info", help="parameters and forward FLOPs per clip at the preset's input")
@@ -154,37 +161,45 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=_model_info)
 
-    p = sub.add_parser("report", help="write reports/<table>.{csv,md} from the experiments' metrics")
-    p.add_argument("--table", required=True)
-    p.add_argument("--runs-dir", help="folder of run folders (default: results/<preset>/runs)")
-    p.add_argument("--out", default=str(paths.REPORTS))
-    p.add_argument("--archive", help="also write the table here (the workflow uses results/<preset>/tables)")
-    _common(p)
-    p.set_defaults(func=_report)
-
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, _common)
     return parser
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    extra = tuple(e for name in COMMAND_MODULES for e in importlib.import_module(name).USER_ERRORS)
-    return USER_ERRORS + extra
+    known = tuple(getattr(sys.modules[m], name) for m, names in USER_ERRORS.items() if m in sys.modules
+                  for name in names)
+    extra = []
+    for name in COMMAND_MODULES:
+        for error in importlib.import_module(name).USER_ERRORS:
+            if isinstance(error, str):
+                module, _, cls = error.rpartition(".")
+                if module not in sys.modules:
+                    continue
+                error = getattr(sys.modules[module], cls)
+            extra.append(error)
+    return known + tuple(extra)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", None):
+        import torch
+
         torch.set_num_threads(args.threads)
     try:
         result = args.func(args)
-    except Preempted as err:
-        print(f"ctm {args.verb}: {err}", file=sys.stderr)
-        return EXIT_PREEMPTED
-    except _user_errors() as err:
+    except Exception as err:
+        train = sys.modules.get("ctm.engine.train")
+        if train is not None and isinstance(err, train.Preempted):
+            print(f"ctm {args.verb}: {err}", file=sys.stderr)
+            return train.EXIT_PREEMPTED
+        if not isinstance(err, _user_errors()):
+            raise
         print(f"ctm {args.verb}: error: {err}", file=sys.stderr)
         return 2
-    if not (args.verb == "model-info" and not args.json):  # model-info prints its own table
+    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, only rank 0 prints the result
+    if not quiet and not (args.verb == "model-info" and not args.json):  # model-info prints its own table
         print(json.dumps(result, indent=2, default=str))
     return 0
 

@@ -15,7 +15,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
-from ctm.models.ctm_block import PATH_NAMES
+from ctm.names import PATH_NAMES
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
@@ -29,21 +29,48 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SyntheticSpec:
+    """Sizes of a synthetic stand-in (ctm.data.synthetic_published); sizes a dataset does not use stay None."""
+
     pairs: list[str]  # class pairs by key (ctm.data.synthetic_motion.PAIR_KEYS): 2 classes each
-    train_per_class: int
-    val_per_class: int
     num_frames: int
     fps: int
     height: int
     width: int
     seed: int
-    missing_fraction: float
+    train_per_class: int | None = None  # Kinetics-style datasets
+    val_per_class: int | None = None
+    missing_fraction: float | None = None  # Kinetics: listed ids whose "YouTube" video is gone
+    groups: int | None = None  # UCF-101: groups per class (split k tests a disjoint set of groups)
+    clips_per_group: int | None = None
+    clips_per_class: int | None = None  # HMDB-51
+
+    def sizes(self) -> dict[str, float]:
+        """The keyword arguments for ctm.data.synthetic_published.write_published (beside pairs and seed)."""
+        skip = ("pairs", "seed")
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip and v is not None}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One published file of a dataset: where it is downloaded from, how it is checked, where it goes."""
+
+    url: str  # may hold `{remote}`: the folder a synthetic preset publishes its stand-in in (as a file:// URL)
+    sha256: str | None = None
+    md5: str | None = None
+    extract: bool = True  # an archive extracted into the dataset root; False: a plain file copied there
+    strip_components: int = 0
+    inner_rars: bool = False  # HMDB-51: the archive holds one RAR per class
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    source: str  # "synthetic": written by `ctm synth`; "local": the official files, extracted under the root
+    # "synthetic": a stand-in published by `ctm synth` and then downloaded like the real one; "download": the official
+    # files; "local": the official layout already extracted under the root by hand (no download rules).
+    source: str
     synthetic: SyntheticSpec | None = None
+    files: dict[str, FileSpec] = field(default_factory=dict)
+    clips_url: str | None = None  # Kinetics: the video URL template for yt-dlp, with {youtube_id} (and {remote})
+    checksums: str | None = None  # a sha256sum-format file at `{remote}/` that verifies the synthetic downloads
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,9 @@ class Recipe:
     # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
     # parameters; BN layers of CTM blocks that the parent checkpoint does not have always train.
     freeze_bn: bool = False
+    # GPUs a cluster job asks for; `snakemake` launches one training process per GPU through torchrun. The global
+    # batch stays batch_size whatever this is (ctm.engine.distributed).
+    gpus: int = 1
 
 
 @dataclass(frozen=True)
@@ -119,12 +149,22 @@ class Experiment:
     recipe: str
     ctm: CTMSpec | None = None
     init: str | None = None  # experiment whose checkpoint initialises this one (fine-tuning); None: ImageNet/scratch
+    split: int = 1  # UCF-101 / HMDB-51: which of the three official splits
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Table:
-    rows: dict[str, str]  # row key (as in ctm.report.paper) -> experiment name
+    # row key (as in ctm.report.paper) -> experiment or group name (one column), or {column (dataset): name}
+    rows: dict[str, Any]
+
+    def cells(self, default_column: str = "top1") -> dict[str, dict[str, str]]:
+        """{row: {column: experiment or group}}; one-column tables use `default_column`."""
+        return {row: dict(v) if isinstance(v, dict) else {default_column: v} for row, v in self.rows.items()}
+
+    def names(self) -> list[str]:
+        """Every experiment or group the table reads, in order, once."""
+        return list(dict.fromkeys(n for cols in self.cells().values() for n in cols.values()))
 
 
 @dataclass(frozen=True)
@@ -134,6 +174,11 @@ class Config:
     experiments: dict[str, Experiment]
     tables: dict[str, Table]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # 3-split means: group -> its experiments
+
+    def members(self, name: str) -> list[str]:
+        """The experiments behind a table cell: a group's, or the experiment itself."""
+        return list(self.groups[name]) if name in self.groups else [self.experiment(name).name]
 
     def experiment(self, name: str) -> Experiment:
         if name not in self.experiments:
@@ -184,7 +229,7 @@ def _build(cls: Any, data: Any, where: str) -> Any:
         kwargs = {}
         for name, f in fields.items():
             if name not in data:
-                if f.default is dataclasses.MISSING:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     raise ConfigError(f"{where}.{name}: missing")
                 continue
             kwargs[name] = _build(hints[name], data[name], f"{where}.{name}")
@@ -217,8 +262,11 @@ def _check(cfg: Config) -> None:
     for name, spec in p.datasets.items():
         if name not in DATASETS:
             raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}: unknown dataset; known: {DATASETS}")
-        if spec.source not in ("synthetic", "local"):
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.source: 'synthetic' or 'local'")
+        if spec.source not in ("synthetic", "download", "local"):
+            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.source: 'synthetic', 'download' or 'local'")
+        if spec.source != "local" and not spec.files:
+            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.files: a {spec.source} dataset needs the "
+                              "list of files to download")
         if spec.source == "synthetic" and spec.synthetic is None:
             raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.synthetic: missing")
     if p.test.averaging not in AVERAGING:
@@ -248,10 +296,18 @@ def _check(cfg: Config) -> None:
         if pdb is not None and (pdb < 1 or recipe.batch_size % pdb):
             raise ConfigError(f"presets.{cfg.preset_name}.recipes.{rname}.per_device_batch: {pdb} must divide "
                               f"batch_size {recipe.batch_size}")
+    for gname, members in cfg.groups.items():
+        if gname in cfg.experiments:
+            raise ConfigError(f"groups.{gname}: the name is also an experiment's")
+        for m in members:
+            if m not in cfg.experiments:
+                raise ConfigError(f"groups.{gname}: unknown experiment {m!r}")
     for tname, table in cfg.tables.items():
-        for row, exp in table.rows.items():
-            if exp not in cfg.experiments:
-                raise ConfigError(f"tables.{tname}.rows.{row}: unknown experiment {exp!r}")
+        for row, cols in table.rows.items():
+            for col, name in (cols.items() if isinstance(cols, dict) else [("", cols)]):
+                where = f"tables.{tname}.rows.{row}" + (f".{col}" if col else "")
+                if not isinstance(name, str) or (name not in cfg.experiments and name not in cfg.groups):
+                    raise ConfigError(f"{where}: {name!r} is neither an experiment nor a group")
 
 
 def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
@@ -273,15 +329,25 @@ def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> 
         raise ConfigError(f"{path}: preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
     try:
         experiments = {
-            k: dataclasses.replace(_build(Experiment, v, f"experiments.{k}"), name=k)
-            for k, v in raw["experiments"].items()
+            k: dataclasses.replace(_build(Experiment, v, f"{section}.{k}"), name=k)
+            for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
         }
+        both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
+        if both:
+            raise ConfigError(f"experiments and finetuned both define {sorted(both)}")
+        for k, v in (raw.get("finetuned") or {}).items():
+            if not isinstance(v, dict) or v.get("init") is None:
+                raise ConfigError(f"finetuned.{k}.init: missing (a fine-tuned experiment names its parent)")
+        for k, v in raw["experiments"].items():
+            if isinstance(v, dict) and v.get("init") is not None:
+                raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
         cfg = Config(
             preset_name=name,
             preset=_build(Preset, raw["presets"][name], f"presets.{name}"),
             experiments=experiments,
             tables=_build(dict[str, Table], raw["tables"], "tables"),
             raw=raw,
+            groups=_build(dict[str, list[str]], raw.get("groups", {}), "groups"),
         )
         _check(cfg)
     except ConfigError as err:

@@ -10,6 +10,21 @@ def dataset_root(preset: str, dataset: str) -> Path:
     return Path("resources") / preset / dataset
 
 
+def remote_dir(preset: str, dataset: str) -> Path:
+    """A synthetic preset's stand-in of the dataset's hosts: the files as they are published (`ctm synth`)."""
+    return Path("resources") / preset / "remote" / dataset
+
+
+def downloads_dir(preset: str, dataset: str) -> Path:
+    """The downloaded (verified) files of a dataset, before extraction."""
+    return Path("resources") / preset / "downloads" / dataset
+
+
+def store_dir(preset: str, dataset: str) -> Path:
+    """The decoded store of a dataset and its manifest.csv (`ctm decode`): what training reads."""
+    return Path("results") / preset / "data" / dataset
+
+
 def run_dir(preset: str, experiment: str) -> Path:
     """checkpoint.pt, log.jsonl, metrics.json, predictions.csv of one experiment."""
     return Path("results") / preset / "runs" / experiment

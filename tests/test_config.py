@@ -40,7 +40,7 @@ def test_errors_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"experiments.mk200_r50_tsn: unknown key\(s\) \['epochs'\]"):
         load_config(path)
     path = _write(tmp_path, lambda r: r["tables"]["table1"]["rows"].update(ctm="nope"))
-    with pytest.raises(ConfigError, match=r"tables.table1.rows.ctm: unknown experiment 'nope'"):
+    with pytest.raises(ConfigError, match=r"tables.table1.rows.ctm: 'nope' is neither an experiment nor a group"):
         load_config(path)
     with pytest.raises(ConfigError, match="preset 'huge' is not defined"):
         load_config(PARAMS, "huge")
@@ -63,7 +63,7 @@ def test_every_placement_of_the_tables_is_addressable_from_params(tmp_path):
                    "ctm": {"stage": s, "after": a, "paths": ["tccm", "temporal"]}}
             for name, (b, s, a) in placements.items()
         }
-        raw["tables"] = {}
+        raw["tables"], raw["finetuned"], raw["groups"] = {}, {}, {}
 
     cfg = load_config(_write(tmp_path, mutate))
     layer = {"res2": "layer1", "res3": "layer2", "res4": "layer3", "res5": "layer4"}

@@ -11,8 +11,21 @@ from ctm.data.extract import ExtractError, extract
 USER_ERRORS = (DownloadError, ExtractError)
 
 
+def sha256_from_sums(sums: Path, name: str) -> str:
+    """The digest of file `name` in a sha256sum-format file (`<hex>  <name>` per line)."""
+    from ctm.data.prepare import expected_sha256
+
+    digest = expected_sha256(Path(sums), name)
+    if digest is None:
+        raise DownloadError(f"{sums}: lists no sha256 for {name!r}; regenerate it (ctm synth) or drop --checksums")
+    return digest
+
+
 def _download(args: argparse.Namespace) -> dict:
-    dest = download(args.url, Path(args.out), sha256=args.sha256, md5=args.md5, retries=args.retries,
+    sha256 = args.sha256
+    if args.checksums:
+        sha256 = sha256_from_sums(Path(args.checksums), Path(args.out).name)
+    dest = download(args.url, Path(args.out), sha256=sha256, md5=args.md5, retries=args.retries,
                     timeout_s=args.timeout, progress=not args.no_progress)
     record = read_record(dest) or {}
     return {"path": str(dest), "size": dest.stat().st_size,
@@ -31,6 +44,7 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--out", required=True, help="destination file (bytes go to FILE.part until complete)")
     p.add_argument("--sha256", help="expected sha256 (hex; a prefix of 8+ digits is accepted)")
     p.add_argument("--md5", help="expected md5 (hex)")
+    p.add_argument("--checksums", help="a sha256sum-format file that lists the expected sha256 of --out's file name")
     p.add_argument("--retries", type=int, default=4, help="retries after network errors and 5xx (default 4)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry (default 60)")
     common(p)

@@ -33,9 +33,38 @@ def _formats(args: argparse.Namespace) -> list[dict]:
                            names=args.only, workers=args.workers, progress=not args.no_progress)
 
 
+def _model(args: argparse.Namespace) -> list[dict]:
+    from ctm.config import load_config
+    from ctm.engine.bench import bench
+
+    cfg = load_config(args.params, args.preset)
+    rows = [bench(cfg, name, args.what, args.batch, steps=args.steps, warmup=args.warmup, root=args.root,
+                  workers=args.workers, compile_model=args.compile, tcc_impl=args.tcc_impl, store=args.store)
+            for name in args.experiment]
+    for row in rows:  # throughput relative to the first experiment, measured in the same process
+        row["relative_to_first"] = row["clips_per_s"] / rows[0]["clips_per_s"]
+    return rows
+
+
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser("bench", help="throughput benchmarks: `ctm bench data`, `ctm bench formats`")
+    p = sub.add_parser("bench", help="throughput benchmarks: `ctm bench train|eval|data|formats`")
     what = p.add_subparsers(dest="what", required=True)
+
+    for mode, text in (("train", "training steps (forward, backward, SGD)"), ("eval", "inference forwards")):
+        q = what.add_parser(mode, help=f"clips/s, step time and peak memory of {text} (ctm/engine/bench.py)")
+        q.add_argument("--experiment", nargs="+", required=True,
+                       help="experiments of params.yaml, measured one after the other in this process")
+        q.add_argument("--batch", type=int, default=24, help="clips per step on the device (default 24)")
+        q.add_argument("--steps", type=int, default=30)
+        q.add_argument("--warmup", type=int, default=10)
+        q.add_argument("--root", help="dataset root: feed real clips through the loader (default: synthetic tensors)")
+        q.add_argument("--store", help="with --root: read the decoded store (ctm decode) instead of the raw videos")
+        q.add_argument("--workers", type=int, default=8, help="loader workers with --root")
+        q.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                       help="torch.compile on CUDA (default: the recipe's `compile`)")
+        q.add_argument("--tcc-impl", help="TCC implementation (ctm.models.tcc_ops; default: the model's)")
+        common(q)
+        q.set_defaults(func=_model)
 
     q = what.add_parser("data", help="training clips/s from a decoded store through a torch DataLoader")
     q.add_argument("--store", help="store folder written by `ctm decode`")

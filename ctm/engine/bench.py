@@ -51,14 +51,18 @@ def synthetic_batches(cfg: Config, batch: int, num_classes: int, device: torch.d
     return itertools.repeat((clips, labels))
 
 
-def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, workers: int, device: torch.device):
-    """Batches of real training clips from the experiment's dataset under `root`, through a DataLoader."""
+def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, workers: int, device: torch.device,
+                   store: str | Path | None = None):
+    """Batches of real training clips of the experiment's dataset (annotations under `root`; frames from the decoded
+    `store`, or the raw videos), through a DataLoader, as `ctm train` reads them."""
     from ctm.data.clips import VideoClips
+    from ctm.data.store import open_store
     from ctm.engine.build import load_split
 
     exp = cfg.experiment(experiment)
-    split, _ = load_split(exp.dataset, root, "train")
-    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=0)
+    opened = open_store(store) if store is not None else None
+    split, _ = load_split(exp.dataset, root, "train", opened, exp.split)
+    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=0, store=opened, uint8=opened is not None)
     sampler = torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=10**9)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers,
                                          pin_memory=device.type == "cuda", drop_last=True,
@@ -68,7 +72,7 @@ def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, w
 
 def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, warmup: int = 10,
           root: str | Path | None = None, workers: int = 8, compile_model: bool | None = None,
-          tcc_impl: str | None = None) -> dict:
+          tcc_impl: str | None = None, store: str | Path | None = None, cudnn_benchmark: bool = True) -> dict:
     """Time `steps` training (`mode="train"`) or inference (`"eval"`) steps of `batch` clips after `warmup` steps.
     `compile_model` and `tcc_impl` (ctm.models.tcc_ops) override the recipe's and the model's defaults."""
     if mode not in ("train", "eval"):
@@ -76,6 +80,7 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
     exp, recipe = cfg.experiment(experiment), cfg.recipe(cfg.experiment(experiment))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cuda = device.type == "cuda"
+    torch.backends.cudnn.benchmark = cuda and cudnn_benchmark
     num_classes = cfg.num_classes(exp.dataset)
     model = build_model(cfg, exp, num_classes).to(device)
     for module in model.modules():
@@ -88,7 +93,7 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
     source = synthetic_batches(cfg, batch, num_classes, device) if root is None else \
-        loader_batches(cfg, experiment, root, batch, workers, device)
+        loader_batches(cfg, experiment, root, batch, workers, device, store)
     model.train(mode == "train")
 
     def step() -> None:
@@ -118,9 +123,11 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
     clips_per_s = batch * steps / seconds
     return {
         "experiment": experiment, "mode": mode, "device": torch.cuda.get_device_name(device) if cuda else "cpu",
-        "input": "loader" if root is not None else "synthetic", "batch": batch, "steps": steps,
+        "input": ("store" if store else "raw videos") if root is not None else "synthetic tensors",
+        "loader_workers": workers if root is not None else 0, "batch": batch, "steps": steps,
         "amp_bf16": cuda and recipe.amp, "channels_last": cuda and recipe.channels_last,
-        "compile": cuda and use_compile, "tcc_impl": tcc_impl or DEFAULT_TCC_IMPL,
+        "compile": cuda and use_compile, "cudnn_benchmark": cuda and cudnn_benchmark,
+        "tcc_impl": tcc_impl or DEFAULT_TCC_IMPL,
         "clips_per_s": clips_per_s, "step_ms": 1000 * seconds / steps,
         "achieved_tflops": clips_per_s * gflops / 1000, "gflops_per_clip": gflops,
         "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,

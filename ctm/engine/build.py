@@ -9,8 +9,9 @@ import pandas as pd
 import torch
 
 from ctm.config import BACKBONES, Config, Experiment
-from ctm.data.annotations import class_names, read_annotations
+from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.clips import IMAGENET_MEAN, IMAGENET_STD, split_available
+from ctm.data.store import Store
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
@@ -45,19 +46,27 @@ def experiment_cost(cfg: Config, name: str, num_classes: int) -> dict[str, float
 
 @dataclass(frozen=True)
 class Split:
-    """The videos of one subset: those present on disk, and how many listed ones are missing."""
+    """The videos of one subset: those present (on disk, or decoded "ok" in the store), and how many listed ones are
+    missing."""
 
     videos: pd.DataFrame
     num_missing: int
 
 
-def load_split(dataset: str, root: str | Path, subset: str) -> tuple[Split, list[str]]:
-    """(the subset's present videos and missing count, the class names in label order)."""
-    ann = read_annotations(dataset, root)
-    names = class_names(ann)
-    present, missing = split_available(root, ann[ann["subset"] == subset])
+def load_split(dataset: str, root: str | Path, subset: str, store: Store | None = None,
+               split: int = 1) -> tuple[Split, list[str]]:
+    """(the subset's present videos and missing count, the class names in label order).
+
+    `subset` "eval" is the dataset's evaluation subset: "val" (Kinetics) or "test" (UCF-101, HMDB-51 splits)."""
+    ann = read_annotations(dataset, root, split)
+    names = dataset_classes(dataset, root)
+    if subset == "eval":
+        subset = "val" if (ann["subset"] == "val").any() else "test"
+    rows = ann[ann["subset"] == subset]
+    present, missing = store.split(rows) if store is not None else split_available(root, rows)
     if present.empty:
-        raise FileNotFoundError(f"{root}: none of the {len(missing)} {subset} videos of {dataset} exist under it")
+        where = f"the store {store.root}" if store is not None else root
+        raise FileNotFoundError(f"{where}: none of the {len(missing)} {subset} videos of {dataset} are available")
     return Split(present, len(missing)), names
 
 

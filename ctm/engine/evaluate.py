@@ -9,6 +9,7 @@ import torch
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips, VideoDecodeError
+from ctm.data.store import open_store
 from ctm.engine.build import build_model, load_split, to_model_input
 from ctm.engine.metrics import (
     average_views,
@@ -53,9 +54,10 @@ def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int, d
         return torch.cat([model(to_model_input(chunk, device)).float() for chunk in views.split(max_views)])
 
 
-def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True) -> dict:
-    """Test run_dir/checkpoint.pt on the validation videos; write run_dir/{metrics.json, predictions.csv,
-    confusion.csv}."""
+def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True,
+             store: str | Path | None = None) -> dict:
+    """Test run_dir/checkpoint.pt on the validation (Kinetics) or test (UCF-101, HMDB-51) videos; write
+    run_dir/{metrics.json, predictions.csv, confusion.csv}. `store`: read the decoded store instead of raw videos."""
     run_dir = Path(run_dir)
     if not (run_dir / "checkpoint.pt").is_file():
         raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
@@ -77,11 +79,13 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     if device.type == "cuda" and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
 
-    split, classes = load_split(exp.dataset, root, "val")
+    opened = open_store(store) if store is not None else None
+    split, classes = load_split(exp.dataset, root, "eval", opened, exp.split)
     if classes != ckpt["classes"]:
         raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
     test = cfg.preset.test
-    dataset = SkipUndecodable(VideoClips(root, split.videos, cfg.preset.input, "test", test=test))
+    dataset = SkipUndecodable(VideoClips(root, split.videos, cfg.preset.input, "test", test=test, store=opened,
+                                         uint8=opened is not None))
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=recipe.num_workers,
                                          collate_fn=lambda item: item)
     rows, all_scores, skipped = [], [], []

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ctm.config import Config
 from ctm.data.clips import VideoClips
+from ctm.data.store import Store, open_store
 from ctm.engine.build import build_model, load_split, to_model_input
 from ctm.engine.distributed import (
     World,
@@ -82,21 +83,23 @@ class _SigtermFlag:
 
 
 def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
-          init_checkpoint: str | Path | None = None) -> dict:
-    """Train `experiment` on the videos under `root`; write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
+          init_checkpoint: str | Path | None = None, store: str | Path | None = None) -> dict:
+    """Train `experiment` on the dataset under `root`; write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
 
+    `store`: the dataset's decoded store (`ctm decode`), read instead of the raw videos under `root`.
     `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
     Resumes from out_dir/resume.pt when it was written with the same params; raises Preempted on SIGTERM.
     """
     world = init_world()
     try:
-        return _train(cfg, experiment, Path(root), Path(out_dir), world, progress and world.is_main, init_checkpoint)
+        return _train(cfg, experiment, Path(root), Path(out_dir), world, progress and world.is_main, init_checkpoint,
+                      open_store(store) if store is not None else None)
     finally:
         close_world(world)
 
 
 def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World, progress: bool,
-           init_checkpoint: str | Path | None) -> dict:
+           init_checkpoint: str | Path | None, store: Store | None) -> dict:
     exp = cfg.experiment(experiment)
     recipe = cfg.recipe(exp)
     params = cfg.experiment_params(experiment)
@@ -110,8 +113,10 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     if not cuda:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
-    split, classes = load_split(exp.dataset, root, "train")
-    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos)
+    split, classes = load_split(exp.dataset, root, "train", store, exp.split)
+    # from a store, clips stay uint8 until the device (to_model_input normalises them there)
+    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
+                         store=store, uint8=store is not None)
     model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)
     fresh = init_from_checkpoint(model, init_checkpoint) if exp.init is not None else []
     frozen = partial_bn(model, fresh) if recipe.freeze_bn else []

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ctm.models import tcc_ops
+from ctm.names import PATH_NAMES  # re-exported: ctm.models.ctm_block.PATH_NAMES
 
-PATH_NAMES = ("tccm", "temporal")
 DEFAULT_TCC_IMPL = "grouped_conv"  # ctm.models.tcc_ops; docs/performance.md says why
 
 

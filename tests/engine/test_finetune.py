@@ -20,7 +20,7 @@ def finetuned(tmp_path_factory, tiny_params):
     params = copy.deepcopy(tiny_params)
     recipes = params["presets"]["embedded"]["recipes"]
     recipes["finetune"] = {**recipes["mini_kinetics_200"], "lr": 0.05, "freeze_bn": True}
-    params["experiments"]["child_ctm"] = {"dataset": "mini_kinetics_200", "backbone": "resnet50",
+    params["finetuned"]["child_ctm"] = {"dataset": "mini_kinetics_200", "backbone": "resnet50",
                                           "recipe": "finetune", "init": "mk200_r50_tsn",
                                           "ctm": {"stage": "res4", "after": [5], "paths": ["tccm", "temporal"]}}
     (base / "params.yaml").write_text(yaml.safe_dump(params))

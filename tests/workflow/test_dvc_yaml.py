@@ -1,22 +1,54 @@
-"""dvc.yaml and params.yaml agree: every table's report stage depends on exactly its rows' metrics."""
+"""dvc.yaml and params.yaml agree: stages cover every experiment, group and table, with the tables' cells as deps."""
 
 from pathlib import Path
 
 import yaml
 
+from ctm.config import load_config
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_report_stages_depend_on_the_tables_rows():
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    for table, spec in params["tables"].items():
-        stage = stages[f"report_{table}"]
+def stages() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def test_report_stages_depend_on_the_tables_cells():
+    cfg = load_config(REPO / "params.yaml")
+    for table, spec in cfg.tables.items():
+        stage = stages()[f"report_{table}"]
+        names = spec.names()
+        members = [m for n in names for m in cfg.members(n)]
         metrics = {d for d in stage["deps"] if d.endswith("metrics.json")}
-        assert metrics == {f"results/${{preset}}/runs/{e}/metrics.json" for e in spec["rows"].values()}
+        logs = {d for d in stage["deps"] if d.endswith("log.jsonl")}
+        assert metrics == {f"results/${{preset}}/runs/{n}/metrics.json" for n in names}
+        assert logs == {f"results/${{preset}}/runs/{m}/log.jsonl" for m in members}
         assert stage["cmd"].startswith(f"ctm report --table {table} ")
+    site = stages()["report_site"]
+    tables = {f"results/${{preset}}/tables/{t}.csv" for t in cfg.tables}
+    assert {d for d in site["deps"] if d.endswith(".csv")} == tables
+
+
+def test_aggregate_stages_read_their_groups_members():
+    cfg = load_config(REPO / "params.yaml")
+    for group, members in cfg.groups.items():
+        stage = stages()[f"aggregate_{group}"]
+        assert stage["cmd"] == f"ctm aggregate --group {group} --preset ${{preset}}"
+        assert {d for d in stage["deps"] if d.endswith("metrics.json")} == {
+            f"results/${{preset}}/runs/{m}/metrics.json" for m in members}
+    assert not [k for k in stages() if k.startswith("aggregate_") and k[len("aggregate_"):] not in cfg.groups]
 
 
 def test_train_and_evaluate_cover_every_experiment():
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert stages["train"]["foreach"] == "${experiments}" == stages["evaluate"]["foreach"]
+    s = stages()
+    assert s["train"]["foreach"] == "${experiments}" == s["evaluate"]["foreach"]
+    assert s["finetune"]["foreach"] == "${finetuned}" == s["evaluate_finetuned"]["foreach"]
+    assert "results/${preset}/runs/${item.init}/checkpoint.pt" in s["finetune"]["do"]["deps"]
+    assert "--init-checkpoint results/${preset}/runs/${item.init}/checkpoint.pt" in s["finetune"]["do"]["cmd"]
+
+
+def test_data_stages_cover_every_dataset_of_every_preset():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    datasets = {d for p in params["presets"].values() for d in p["datasets"]}
+    for stage in ("publish", "prepare", "decode"):
+        assert set(stages()[stage]["foreach"]) == datasets

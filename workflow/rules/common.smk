@@ -1,9 +1,10 @@
 # Helpers shared by the rules. The typed config and the path conventions come from the package itself,
 # so the rules, the CLI and dvc.yaml cannot disagree about where files live.
 import os
+import re
 
 from ctm import paths
-from ctm.config import load_config
+from ctm.config import DATASET_CLASSES, load_config
 
 CFG = load_config("params.yaml", config["preset"])
 PRESET = CFG.preset_name
@@ -36,8 +37,40 @@ def experiment_root(wildcards):
     return dataset_root(CFG.experiment(wildcards.experiment).dataset)
 
 
-def table_metrics(wildcards):
-    return [f"{run_dir(e)}/metrics.json" for e in CFG.tables[wildcards.table].rows.values()]
+GPU = PRESET == "paper"  # the paper preset trains on GPUs; the embedded one on one CPU core per job
+
+
+def experiment_gpus(wildcards):
+    return CFG.recipe(CFG.experiment(wildcards.experiment)).gpus
+
+
+def launcher(gpus):
+    """`ctm` for one process; torchrun with one process per GPU that the job was granted (SLURM or local)."""
+    if gpus <= 1:
+        return "ctm"
+    return (f"NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 "
+            f"torchrun --standalone --nproc_per_node={gpus} -m ctm.cli")
+
+
+def experiment_store(wildcards):
+    return str(paths.store_dir(PRESET, CFG.experiment(wildcards.experiment).dataset))
+
+
+def parent_checkpoint(wildcards):
+    """A fine-tuning experiment waits for its parent's checkpoint (`init` in params.yaml)."""
+    parent = CFG.experiment(wildcards.experiment).init
+    return [f"{run_dir(parent)}/checkpoint.pt"] if parent else []
+
+
+GROUPS_RE = "|".join(CFG.groups) or "^$"
+EXPERIMENTS_RE = "|".join(CFG.experiments)
+
+
+def table_inputs(wildcards):
+    """The metrics of each cell (an experiment's, or a group's 3-split mean) and the training logs behind them."""
+    names = CFG.tables[wildcards.table].names()
+    members = [e for n in names for e in CFG.members(n)]
+    return [f"{run_dir(n)}/metrics.json" for n in names] + [f"{run_dir(e)}/log.jsonl" for e in members]
 
 
 def training_params(wildcards):
@@ -45,3 +78,66 @@ def training_params(wildcards):
     params = CFG.experiment_params(wildcards.experiment)
     params.pop("test")
     return params
+
+
+# ---- datasets (workflow/rules/data.smk) ----
+DOWNLOADED = [name for name, spec in CFG.preset.datasets.items() if spec.source in ("synthetic", "download")]
+PLAIN_FILES = "|".join(
+    re.escape(f) for d in DOWNLOADED for f, spec in CFG.dataset(d).files.items() if not spec.extract
+) or "^$"
+
+
+def remote_dir(dataset):
+    return str(paths.remote_dir(PRESET, dataset))
+
+
+def remote_input(wildcards):
+    """A synthetic dataset's downloads wait for its stand-in to be published."""
+    return [remote_dir(wildcards.dataset)] if wildcards.dataset in SYNTHETIC else []
+
+
+def file_url(dataset, name):
+    return CFG.dataset(dataset).files[name].url.format(remote=os.path.abspath(remote_dir(dataset)))
+
+
+def checksum_args(dataset, name):
+    spec, f = CFG.dataset(dataset), CFG.dataset(dataset).files[name]
+    args = [f"--sha256 {f.sha256}"] if f.sha256 else []
+    args += [f"--md5 {f.md5}"] if f.md5 else []
+    if spec.checksums:
+        args.append(f"--checksums {remote_dir(dataset)}/{spec.checksums}")
+    return " ".join(args)
+
+
+def extract_flags(dataset, name):
+    f = CFG.dataset(dataset).files[name]
+    return " ".join([f"--strip-components {f.strip_components}"] * bool(f.strip_components)
+                    + ["--inner-rars"] * f.inner_rars)
+
+
+def annotation_files(wildcards):
+    """What makes a dataset root's annotations complete: each archive extracted, each plain file in place."""
+    root = dataset_root(wildcards.dataset)
+    return [f"{root}/.extracted-{name}.json" if spec.extract else f"{root}/{name}"
+            for name, spec in CFG.dataset(wildcards.dataset).files.items()]
+
+
+def clips_url(dataset):
+    return CFG.dataset(dataset).clips_url.format(remote=os.path.abspath(remote_dir(dataset)), youtube_id="{youtube_id}")
+
+
+def dataset_ready(wildcards):
+    """Annotations, plus the fetched clips for Kinetics-style datasets."""
+    files = annotation_files(wildcards)
+    if CFG.dataset(wildcards.dataset).clips_url:
+        files.append(f"{dataset_root(wildcards.dataset)}/videos_manifest.csv")
+    return files
+
+
+def store_dir(dataset):
+    return str(paths.store_dir(PRESET, dataset))
+
+
+wildcard_constraints:
+    dataset="|".join(DATASET_CLASSES),
+    experiment=EXPERIMENTS_RE,

@@ -1,9 +1,26 @@
-# The tables reviewers read: the paper's value beside the reproduced one.
+# 3-split means, the tables reviewers read (the paper's value beside the reproduced one), and the report site.
+
+
+rule aggregate:
+    input:
+        lambda w: [f"{run_dir(e)}/metrics.json" for e in CFG.groups[w.group]],
+    output:
+        f"results/{PRESET}/runs/{{group}}/metrics.json",
+    wildcard_constraints:
+        group=GROUPS_RE,
+    params:
+        preset=PRESET,
+    log:
+        f"logs/{PRESET}/aggregate/{{group}}.log",
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm aggregate --group {wildcards.group} --preset {params.preset} > {log} 2>&1"
 
 
 rule report_table:
     input:
-        table_metrics,
+        table_inputs,
     # reports/ is committed, so Snakemake would take it as up to date on a fresh clone and run nothing;
     # the preset's own copy under results/ (never committed) is what all_tables asks for.
     output:
@@ -13,11 +30,37 @@ rule report_table:
     wildcard_constraints:
         table="|".join(TABLES),
     params:
+        preset=PRESET,
+        tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
         rows=lambda w: CFG.tables[w.table].rows,
         model=CFG.preset.model.__dict__,  # the table shows params and FLOPs at the preset's input
         input=CFG.preset.input.__dict__,
     log:
         f"logs/{PRESET}/report/{{table}}.log",
+    conda:
+        "../envs/ctm.yaml"
     shell:
-        "ctm report --table {wildcards.table} --preset {PRESET} --out reports --archive {TABLES_DIR} "
+        "ctm report --table {wildcards.table} --preset {params.preset} --out reports --archive {params.tables} "
         "> {log} 2>&1"
+
+
+rule report_site:
+    input:
+        expand(f"{TABLES_DIR}/{{table}}.csv", table=TABLES),
+    output:
+        html="reports/index.html",
+        claims="reports/claims.md",
+        claims_json="reports/claims.json",
+        provenance="reports/provenance.json",
+        figures=directory("reports/figures"),
+        archive=f"{TABLES_DIR}/index.html",
+    params:
+        preset=PRESET,
+        tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
+    log:
+        f"logs/{PRESET}/report/site.log",
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm report --site --preset {params.preset} --out reports --tables {params.tables} --logs logs/{params.preset} > {log} 2>&1 "
+        "&& rm -rf {params.tables}/figures && cp -r reports/figures reports/index.html {params.tables}/"
