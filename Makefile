@@ -20,8 +20,8 @@ tables: setup
 	snakemake --cores 8 all_tables
 
 test: setup
-	ruff check ctm tests
+	ruff check ctm tests benchmarks
 	pytest
 
 clean-results:
-	rm -rf results logs benchmarks .snakemake
+	rm -rf results logs .snakemake

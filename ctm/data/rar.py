@@ -18,6 +18,7 @@ import os
 import struct
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -124,3 +125,66 @@ def write_rar(path: str | os.PathLike, members: Sequence[tuple[str, bytes | Path
             out.write(_header(END_HEAD, SKIP_IF_UNKNOWN, b""))
 
     return atomic_write(path, write)
+
+
+class RarFormatError(ValueError):
+    """Not a RAR 1.5-4.x archive whose members are all stored: it needs a RAR tool (unar, 7z or bsdtar)."""
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    """One member of a stored RAR: its name ('/' separators), where its bytes are, their size and CRC-32."""
+
+    name: str
+    offset: int
+    size: int
+    crc: int
+    directory: bool
+
+
+def read_stored(path: str | os.PathLike) -> list[StoredMember]:
+    """The members of a RAR 1.5-4.x archive if every one of them is stored (method 0x30), as `write_rar` writes them.
+
+    Raises RarFormatError for RAR5, compressed, encrypted, split or truncated archives: those need a RAR tool."""
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.startswith(MARKER):
+        raise RarFormatError(f"{path}: not a RAR 1.5-4.x archive (RAR5 and others need a RAR tool)")
+    members, pos = [], len(MARKER)
+    while pos + 7 <= len(data):
+        crc, head_type, flags, head_size = struct.unpack_from("<HBHH", data, pos)
+        if head_size < 7 or pos + head_size > len(data):
+            raise RarFormatError(f"{path}: truncated or corrupt block header at byte {pos}")
+        if zlib.crc32(data[pos + 2 : pos + head_size]) & 0xFFFF != crc:
+            raise RarFormatError(f"{path}: header CRC mismatch at byte {pos}")
+        add_size = struct.unpack_from("<I", data, pos + 7)[0] if flags & LONG_BLOCK else 0
+        if head_type == END_HEAD:
+            return members
+        if head_type == FILE_HEAD:
+            pack, unpack, _, file_crc, _, _, method, name_size, _ = struct.unpack_from("<IIBIIBBHI", data, pos + 7)
+            if flags & 0x0100:  # 64-bit sizes: members over 4 GiB
+                raise RarFormatError(f"{path}: members over 4 GiB need a RAR tool")
+            if method != STORE or pack != unpack or flags & 0x0004 or flags & 0x0003:
+                raise RarFormatError(f"{path}: member at byte {pos} is compressed, encrypted or split")
+            raw = data[pos + 32 : pos + 32 + name_size]
+            name = raw.split(b"\0")[0].decode("utf-8", errors="replace").replace("\\", "/")
+            members.append(StoredMember(name, pos + head_size, pack, file_crc, flags & DIRECTORY == DIRECTORY))
+        pos += head_size + add_size
+    raise RarFormatError(f"{path}: ends without an end-of-archive block (truncated download?)")
+
+
+def extract_stored(path: str | os.PathLike, members: Sequence[StoredMember], dest: Path) -> None:
+    """Write stored `members` of the archive at `path` under `dest`, checking each CRC-32. The caller has already
+    refused unsafe names (ctm.data.extract)."""
+    with open(path, "rb") as f:
+        for m in members:
+            target = dest / m.name
+            if m.directory:
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            f.seek(m.offset)
+            blob = f.read(m.size)
+            if len(blob) != m.size or zlib.crc32(blob) & 0xFFFFFFFF != m.crc:
+                raise RarFormatError(f"{path}: member {m.name!r} is truncated or fails its CRC-32")
+            target.write_bytes(blob)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -156,8 +158,30 @@ def test_links_pointing_outside_are_refused(tmp_path, link, reason):
     assert (tmp_path / "ok" / "d" / "link").read_bytes() == b"x"
 
 
+def compressed_rar(path):
+    """A RAR whose member claims method 0x33 (compressed): only a RAR tool could extract it."""
+    data = bytearray(write_rar(path, [("a/b.avi", b"x")]).read_bytes())
+    head = data.index(b"\x74", len(b"Rar!\x1a\x07\x00") + 13) - 2  # the file header's HEAD_CRC
+    data[head + 7 + 18] = 0x33  # METHOD
+    size = struct.unpack_from("<H", data, head + 5)[0]  # HEAD_SIZE
+    data[head : head + 2] = struct.pack("<H", zlib.crc32(bytes(data[head + 2 : head + size])) & 0xFFFF)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_stored_rar_needs_no_tool(tmp_path, monkeypatch):
+    archive = write_rar(tmp_path / "ucf.rar", [("UCF-101/", b""), ("UCF-101/A/v_A_g01_c01.avi", b"video" * 100)])
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    extract(archive, tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "UCF-101" / "A" / "v_A_g01_c01.avi").read_bytes() == b"video" * 100
+    evil = write_rar(tmp_path / "evil.rar", [("../evil", b"x")], check_names=False)
+    with pytest.raises(ExtractError, match="refusing the whole archive"):
+        extract(evil, tmp_path / "out2", progress=False)
+
+
 def test_no_rar_tool_names_the_packages(tmp_path, monkeypatch):
-    archive = write_rar(tmp_path / "hmdb51_org.rar", [("a/b.avi", b"x")])
+    archive = compressed_rar(tmp_path / "hmdb51_org.rar")
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ExtractError, match=r"hmdb51_org.rar is a RAR archive and no RAR tool .*`apt-get install unar`.*"
