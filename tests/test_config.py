@@ -71,3 +71,28 @@ def test_every_placement_of_the_tables_is_addressable_from_params(tmp_path):
         model = build_model(cfg, cfg.experiment(name), num_classes=6)
         assert sorted(model.ctm_blocks) == sorted(f"{layer[stage]}_{k}" for k in after)
         assert len(model.layer3) == (23 if backbone == "resnet101" else 6)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["finetuned"]["ucf101_s1_r101_tsn"].pop("init"), r"finetuned.ucf101_s1_r101_tsn.init: missing"),
+    (lambda r: r["experiments"]["mk200_r50_tsn"].update(init="k600_r101_tsn"), r"move mk200_r50_tsn to `finetuned`"),
+    (lambda r: r["groups"]["ucf101_r101_tsn"].append("nope"), r"groups.ucf101_r101_tsn: unknown experiment 'nope'"),
+    (lambda r: r["tables"]["table6"]["rows"]["ctm"].update(ucf101="nope"),
+     r"tables.table6.rows.ctm.ucf101: 'nope' is neither an experiment nor a group"),
+    (lambda r: r["finetuned"]["ucf101_s1_r101_tsn"].update(init="ucf101_s1_r101_tsn"),
+     r"finetuned.ucf101_s1_r101_tsn.init|ucf101_s1_r101_tsn.init: 'ucf101_s1_r101_tsn' is not another experiment"),
+    (lambda r: r["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(per_device_batch=3),
+     r"per_device_batch: 3 must divide batch_size 8"),
+])
+def test_experiments_groups_and_cells_are_checked(tmp_path, mutate, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, mutate))
+
+
+def test_table_cells_and_group_members():
+    cfg = load_config(PARAMS)
+    assert cfg.tables["table1"].cells()["ctm"] == {"top1": "mk200_r50_ctm_res4x1"}
+    assert cfg.tables["table5"].cells()["ctm"]["ucf101"] == "ucf101_r101_ctm_res4x3"
+    assert cfg.members("ucf101_r101_ctm_res4x3") == [f"ucf101_s{k}_r101_ctm_res4x3" for k in (1, 2, 3)]
+    assert [cfg.experiment(e).split for e in cfg.members("hmdb51_r101_tsn")] == [1, 2, 3]
+    assert cfg.members("mk200_r50_tsn") == ["mk200_r50_tsn"]

@@ -24,7 +24,7 @@ rule report_table:
     # reports/ is committed, so Snakemake would take it as up to date on a fresh clone and run nothing;
     # the preset's own copy under results/ (never committed) is what all_tables asks for.
     output:
-        csv="reports/{table}.csv",
+        csv=report("reports/{table}.csv", caption="../report/table.rst", category="Tables"),
         md="reports/{table}.md",
         archive=multiext(f"{TABLES_DIR}/{{table}}", ".csv", ".md"),
     wildcard_constraints:
@@ -48,11 +48,12 @@ rule report_site:
     input:
         expand(f"{TABLES_DIR}/{{table}}.csv", table=TABLES),
     output:
-        html="reports/index.html",
-        claims="reports/claims.md",
+        html=report("reports/index.html", caption="../report/index.rst", category="Report"),
+        claims=report("reports/claims.md", caption="../report/claims.rst", category="Claims"),
         claims_json="reports/claims.json",
         provenance="reports/provenance.json",
-        figures=directory("reports/figures"),
+        figures=report(directory("reports/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
+                       category="Figures"),
         archive=f"{TABLES_DIR}/index.html",
     params:
         preset=PRESET,
