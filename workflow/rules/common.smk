@@ -3,6 +3,8 @@
 import os
 import re
 
+from snakemake.exceptions import WorkflowError
+
 from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
 
@@ -19,7 +21,11 @@ def cores_per_cpu_job():
     `--cores 8` on a 2-core machine each job claims 4 and two run at once; more at once only adds contention
     (measured: 4 concurrent trainings on 2 cores ran 1.7x slower per step than 2).
     """
-    return max(1, workflow.cores // (os.cpu_count() or 1))
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # no --cores (e.g. `snakemake --report`): nothing is scheduled
+        return 1
+    return max(1, cores // (os.cpu_count() or 1))
 
 
 def dataset_root(dataset):
