@@ -12,7 +12,6 @@ Layout under ``root`` (the real Mini-Kinetics-200 id lists beside the Kinetics-4
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import string
 from collections.abc import Sequence
@@ -21,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ctm.data.synthetic_files import run_jobs
 from ctm.data.synthetic_motion import CLASS_PAIRS, PAIR_KEYS, SYNTHETIC_CLASS_NAMES, pair_classes, render_clip
 from ctm.data.video_io import write_video
 from ctm.fileio import save_text
-from ctm.progress import progress_bar
 
 __all__ = ["CLASS_PAIRS", "PAIR_KEYS", "SYNTHETIC_CLASS_NAMES", "render_clip", "write_mini_kinetics_200"]
 
@@ -169,13 +168,5 @@ def write_mini_kinetics_200(
                 jobs.append((path, row.label_index, (seed, tag, index), num_frames, height, width, fps))
         counts = {"listed": len(listed), "written": len(listed) - len(missing), "missing": len(missing)}
         summary[split] = {**counts, "missing_ids": sorted(missing)}
-    with progress_bar(total=len(jobs), desc="synthetic videos", disable=not progress) as bar:
-        if workers > 1 and len(jobs) > 1:
-            with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-                for _ in pool.imap_unordered(_write_one, jobs, chunksize=4):
-                    bar.update()
-        else:
-            for job in jobs:
-                _write_one(job)
-                bar.update()
+    run_jobs(_write_one, jobs, workers=workers, progress=progress, desc="synthetic videos")
     return summary

@@ -13,9 +13,10 @@ import io
 import multiprocessing
 import tarfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,17 +80,23 @@ def _encode(job: VideoJob) -> str:
     return job.path
 
 
-def encode_videos(jobs: Sequence[VideoJob], *, workers: int, progress: bool, desc: str) -> None:
-    """Render and write every job; ``workers`` > 1 uses a spawn-context process pool (same bytes either way)."""
+def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int, progress: bool, desc: str) -> None:
+    """fn(job) for every job, with a progress bar; ``workers`` > 1 uses a spawn-context process pool (``fn`` must be
+    a module-level function; the files written are the same either way)."""
     with progress_bar(total=len(jobs), desc=desc, disable=not progress) as bar:
         if workers > 1 and len(jobs) > 1:
             with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-                for _ in pool.imap_unordered(_encode, jobs, chunksize=4):
+                for _ in pool.imap_unordered(fn, jobs, chunksize=4):
                     bar.update()
         else:
             for job in jobs:
-                _encode(job)
+                fn(job)
                 bar.update()
+
+
+def encode_videos(jobs: Sequence[VideoJob], *, workers: int, progress: bool, desc: str) -> None:
+    """Render and write every job (run_jobs)."""
+    run_jobs(_encode, jobs, workers=workers, progress=progress, desc=desc)
 
 
 def missing_count(fraction: float, listed: int) -> int:
