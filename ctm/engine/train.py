@@ -58,6 +58,25 @@ class EpochStats:
     elapsed: float = 0.0
 
 
+class _DeviceSums:
+    """Loss and correct-prediction sums kept on the device, so a GPU step does not wait for `.item()`; `fold` reads
+    them back (one host sync) into EpochStats. Folded after every micro-batch on CPU, the arithmetic is that of adding
+    each micro-batch's `loss * n` to the stats directly."""
+
+    def __init__(self, device: torch.device):
+        self.sums = torch.zeros(2, dtype=torch.float64, device=device)
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        correct = (logits.argmax(1) == labels).sum()
+        self.sums += torch.stack([loss.detach().double() * labels.numel(), correct.double()])
+
+    def fold(self, stats: EpochStats) -> None:
+        loss_sum, correct = self.sums.tolist()
+        self.sums.zero_()
+        stats.loss_sum += loss_sum
+        stats.correct += int(correct)
+
+
 def epoch_batches(num_videos: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
     """The epoch's global batches of video indices: a permutation seeded by (seed, epoch); an incomplete last batch
     is dropped (unless the whole set is smaller than one batch)."""
@@ -173,6 +192,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 persistent_workers=False, generator=torch.Generator().manual_seed(recipe.seed + epoch),
             )
             clips_iter = iter(loader)
+            sums = _DeviceSums(device)
             start = tick = time.perf_counter() - stats.elapsed
             bar = progress_bar(range(first, len(batches)), desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}",
                                disable=not progress, unit="step", initial=first, total=len(batches))
@@ -189,13 +209,17 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                     loss = F.cross_entropy(logits, labels)
                     (loss / accumulation).backward()
                     stats.seen += labels.numel()
-                    stats.loss_sum += loss.item() * labels.numel()
-                    stats.correct += (logits.argmax(1) == labels).sum().item()
+                    sums.add(loss, logits, labels)
+                    if not cuda:
+                        sums.fold(stats)
                     tick = time.perf_counter()
                 optimizer.step()
-                bar.set_postfix(loss=f"{stats.loss_sum / stats.seen:.3f}",
-                                top1=f"{100 * stats.correct / stats.seen:.1f}")
+                if not cuda or step % 20 == 0 or step + 1 == len(batches):
+                    sums.fold(stats)
+                    bar.set_postfix(loss=f"{stats.loss_sum / stats.seen:.3f}",
+                                    top1=f"{100 * stats.correct / stats.seen:.1f}")
                 if any_across(world, sigterm.raised) and step + 1 < len(batches):
+                    sums.fold(stats)
                     stats.elapsed = time.perf_counter() - start
                     save_state(epoch, step + 1, stats)
                     raise Preempted(f"SIGTERM: state saved to {resume_path} at epoch {epoch + 1}, step {step + 1}; "

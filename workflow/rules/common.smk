@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
+from ctm.data.prepare import resolve
 
 CFG = load_config("params.yaml", config["preset"])
 PRESET = CFG.preset_name
@@ -103,7 +104,7 @@ def remote_input(wildcards):
 
 
 def file_url(dataset, name):
-    return CFG.dataset(dataset).files[name].url.format(remote=os.path.abspath(remote_dir(dataset)))
+    return resolve(CFG.dataset(dataset).files[name].url, paths.remote_dir(PRESET, dataset))
 
 
 def checksum_args(dataset, name):
@@ -129,7 +130,7 @@ def annotation_files(wildcards):
 
 
 def clips_url(dataset):
-    return CFG.dataset(dataset).clips_url.format(remote=os.path.abspath(remote_dir(dataset)), youtube_id="{youtube_id}")
+    return resolve(CFG.dataset(dataset).clips_url, paths.remote_dir(PRESET, dataset))
 
 
 def dataset_ready(wildcards):
@@ -139,9 +140,6 @@ def dataset_ready(wildcards):
         files.append(f"{dataset_root(wildcards.dataset)}/videos_manifest.csv")
     return files
 
-
-def store_dir(dataset):
-    return str(paths.store_dir(PRESET, dataset))
 
 
 wildcard_constraints:
