@@ -2,7 +2,8 @@
 per measurement, so that reports/performance.md can be regenerated from the lines (benchmarks/render_performance.py).
 
     python benchmarks/performance.py --out perf.jsonl [--experiments A B] [--modes train eval] [--compile both]
-                                     [--tcc-impls grouped_conv shifted_sum] [--batch 24] [--root DIR]
+                                     [--compile-modes default reduce-overhead]
+                                     [--tcc-impls grouped_conv shifted_sum triton] [--batch 24] [--root DIR]
 
 Defaults: the paper preset, batch 24 per GPU, bf16 autocast and channels_last (the recipe's), TSN and CTM (3 blocks)
 on ResNet-50, synthetic on-device inputs; `--root` feeds real clips through the loader instead.
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("--experiments", nargs="+", default=["mk200_r50_tsn", "mk200_r50_ctm_res4x3"])
     ap.add_argument("--modes", nargs="+", default=["train", "eval"])
     ap.add_argument("--compile", choices=["no", "yes", "both"], default="both")
+    ap.add_argument("--compile-modes", nargs="+", default=[None], help="torch.compile modes (default: the recipe's)")
     ap.add_argument("--tcc-impls", nargs="+", default=[None])
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--eval-batch", type=int, help="clips per inference step (default: --batch)")
@@ -46,14 +48,15 @@ def main() -> None:
     print(json.dumps(header), flush=True)
     compiles = {"no": [False], "yes": [True], "both": [False, True]}[args.compile]
     benches = {"no": [False], "yes": [True], "both": [False, True]}[args.cudnn_benchmark]
-    for compiled, cudnn_benchmark in [(c, b) for c in compiles for b in benches]:
+    grid = [(c, m, b) for c in compiles for m in (args.compile_modes if c else [None]) for b in benches]
+    for compiled, compile_mode, cudnn_benchmark in grid:
         for impl in args.tcc_impls:
             for name in args.experiments:
                 for mode in args.modes:
                     batch = args.eval_batch if mode == "eval" and args.eval_batch else args.batch
                     row = {"kind": "bench", **bench(cfg, name, mode, batch, args.steps, args.warmup, root=args.root,
                                                     workers=args.workers, compile_model=compiled, tcc_impl=impl,
-                                                    cudnn_benchmark=cudnn_benchmark)}
+                                                    cudnn_benchmark=cudnn_benchmark, compile_mode=compile_mode)}
                     row["mfu"] = row["achieved_tflops"] / header["matmul_tflops"]
                     lines.append(row)
                     print(json.dumps(row), flush=True)

@@ -99,6 +99,9 @@ class EvalSpec:
     batch_views: int
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")  # torch.compile's
+
+
 @dataclass(frozen=True)
 class Recipe:
     epochs: int
@@ -117,6 +120,9 @@ class Recipe:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU, where runs stay float32 and bit-reproducible)
     channels_last: bool = True  # NHWC weights and activations on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the model on CUDA
+    # torch.compile mode (COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
+    # in a single process without gradient accumulation (elsewhere training falls back to "default")
+    compile_mode: str = "default"
     # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
     # parameters; BN layers of CTM blocks that the parent checkpoint does not have always train.
     freeze_bn: bool = False
@@ -273,6 +279,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"presets.{cfg.preset_name}.test.averaging: one of {AVERAGING}, got {p.test.averaging!r}")
     if p.input.crop_size > p.input.resize_short:
         raise ConfigError(f"presets.{cfg.preset_name}.input: crop_size exceeds resize_short")
+    for name, recipe in p.recipes.items():
+        if recipe.compile_mode not in COMPILE_MODES:
+            raise ConfigError(f"presets.{cfg.preset_name}.recipes.{name}.compile_mode: one of {COMPILE_MODES}, "
+                              f"got {recipe.compile_mode!r}")
     for name, exp in cfg.experiments.items():
         where = f"experiments.{name}"
         if exp.dataset not in p.datasets:

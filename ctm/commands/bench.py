@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ctm.config import COMPILE_MODES
 from ctm.data.store import StoreError
 
 USER_ERRORS = (StoreError,)
@@ -39,7 +40,8 @@ def _model(args: argparse.Namespace) -> list[dict]:
 
     cfg = load_config(args.params, args.preset)
     rows = [bench(cfg, name, args.what, args.batch, steps=args.steps, warmup=args.warmup, root=args.root,
-                  workers=args.workers, compile_model=args.compile, tcc_impl=args.tcc_impl, store=args.store)
+                  workers=args.workers, compile_model=args.compile, tcc_impl=args.tcc_impl, store=args.store,
+                  compile_mode=args.compile_mode)
             for name in args.experiment]
     for row in rows:  # throughput relative to the first experiment, measured in the same process
         row["relative_to_first"] = row["clips_per_s"] / rows[0]["clips_per_s"]
@@ -62,6 +64,8 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
         q.add_argument("--workers", type=int, default=8, help="loader workers with --root")
         q.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                        help="torch.compile on CUDA (default: the recipe's `compile`)")
+        q.add_argument("--compile-mode", choices=COMPILE_MODES,
+                       help="torch.compile mode (default: the recipe's `compile_mode`)")
         q.add_argument("--tcc-impl", help="TCC implementation (ctm.models.tcc_ops; default: the model's)")
         common(q)
         q.set_defaults(func=_model)

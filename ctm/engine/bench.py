@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ctm.config import Config
-from ctm.engine.build import build_model, experiment_cost, to_model_input
+from ctm.engine.build import build_model, experiment_cost, model_forward, to_device
+from ctm.models import tcc_ops
 from ctm.models.ctm_block import DEFAULT_TCC_IMPL, TCC
 
 
@@ -70,11 +71,12 @@ def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, w
     return iter(loader)
 
 
-def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, warmup: int = 10,
-          root: str | Path | None = None, workers: int = 8, compile_model: bool | None = None,
-          tcc_impl: str | None = None, store: str | Path | None = None, cudnn_benchmark: bool = True) -> dict:
-    """Time `steps` training (`mode="train"`) or inference (`"eval"`) steps of `batch` clips after `warmup` steps.
-    `compile_model` and `tcc_impl` (ctm.models.tcc_ops) override the recipe's and the model's defaults."""
+def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | Path | None = None,
+               workers: int = 8, compile_model: bool | None = None, tcc_impl: str | None = None,
+               store: str | Path | None = None, cudnn_benchmark: bool = True, compile_mode: str | None = None):
+    """(step, info): `step()` runs one training (`mode="train"`) or inference (`"eval"`) step of `batch` clips, as
+    `ctm train` / `ctm evaluate` do on this device; `info` describes the settings. `compile_model`, `compile_mode` and
+    `tcc_impl` (ctm.models.tcc_ops) override the recipe's and the model's defaults."""
     if mode not in ("train", "eval"):
         raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
     exp, recipe = cfg.experiment(experiment), cfg.recipe(cfg.experiment(experiment))
@@ -89,8 +91,9 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     use_compile = recipe.compile if compile_model is None else compile_model
-    forward = torch.compile(model) if cuda and use_compile else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
+    graph_mode = compile_mode or recipe.compile_mode
+    forward = model_forward(model, cuda and use_compile, graph_mode)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4, fused=cuda or None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
     source = synthetic_batches(cfg, batch, num_classes, device) if root is None else \
         loader_batches(cfg, experiment, root, batch, workers, device, store)
@@ -98,7 +101,7 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
 
     def step() -> None:
         clips, labels = next(source)
-        clips, labels = to_model_input(clips, device), labels.to(device, non_blocking=True)
+        clips, labels = to_device(clips, device), labels.to(device, non_blocking=True)
         if mode == "eval":
             with torch.no_grad(), autocast:
                 forward(clips)
@@ -109,25 +112,43 @@ def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, 
         loss.backward()
         optimizer.step()
 
+    step.model = model  # what the step trains or runs, for inspection
+    info = {
+        "experiment": experiment, "mode": mode, "device": torch.cuda.get_device_name(device) if cuda else "cpu",
+        "input": ("store" if store else "raw videos") if root is not None else "synthetic tensors",
+        "loader_workers": workers if root is not None else 0, "batch": batch,
+        "amp_bf16": cuda and recipe.amp, "channels_last": cuda and recipe.channels_last,
+        "compile": cuda and use_compile, "compile_mode": graph_mode if cuda and use_compile else None,
+        "cudnn_benchmark": cuda and cudnn_benchmark,
+        "tcc_impl": tcc_ops.resolve(tcc_impl or DEFAULT_TCC_IMPL, device), "num_classes": num_classes,
+    }
+    return step, info
+
+
+def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, warmup: int = 10,
+          root: str | Path | None = None, workers: int = 8, compile_model: bool | None = None,
+          tcc_impl: str | None = None, store: str | Path | None = None, cudnn_benchmark: bool = True,
+          compile_mode: str | None = None) -> dict:
+    """Time `steps` steps of `build_step(...)` after `warmup` steps: clips/s, step ms, achieved TFLOP/s, peak memory."""
+    step, info = build_step(cfg, experiment, mode, batch, root, workers, compile_model, tcc_impl, store,
+                            cudnn_benchmark, compile_mode)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    cuda = device.type == "cuda"
+    if cuda:  # the peak includes the warm-up, where CUDA graphs allocate their memory pools
+        torch.cuda.reset_peak_memory_stats(device)
     for _ in range(warmup):
         step()
     _sync(device)
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     for _ in range(steps):
         step()
     _sync(device)
     seconds = time.perf_counter() - start
+    num_classes = info.pop("num_classes")
     gflops = experiment_cost(cfg, experiment, num_classes)["gflops"] * (3 if mode == "train" else 1)
     clips_per_s = batch * steps / seconds
     return {
-        "experiment": experiment, "mode": mode, "device": torch.cuda.get_device_name(device) if cuda else "cpu",
-        "input": ("store" if store else "raw videos") if root is not None else "synthetic tensors",
-        "loader_workers": workers if root is not None else 0, "batch": batch, "steps": steps,
-        "amp_bf16": cuda and recipe.amp, "channels_last": cuda and recipe.channels_last,
-        "compile": cuda and use_compile, "cudnn_benchmark": cuda and cudnn_benchmark,
-        "tcc_impl": tcc_impl or DEFAULT_TCC_IMPL,
+        **info, "steps": steps,
         "clips_per_s": clips_per_s, "step_ms": 1000 * seconds / steps,
         "achieved_tflops": clips_per_s * gflops / 1000, "gflops_per_clip": gflops,
         "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ctm.config import BACKBONES, Config, Experiment
+from ctm.config import BACKBONES, COMPILE_MODES, Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
-from ctm.data.clips import IMAGENET_MEAN, IMAGENET_STD, split_available
+from ctm.data.clips import normalise_uint8, split_available
 from ctm.data.store import Store
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
@@ -70,11 +70,21 @@ def load_split(dataset: str, root: str | Path, subset: str, store: Store | None 
     return Split(present, len(missing)), names
 
 
-def to_model_input(clips: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A loader batch on `device`, as the network takes it: float (..., 3, S, S) normalised with ImageNet statistics.
-    uint8 batches (the fast loader path) are copied as bytes and converted and normalised on the device."""
-    clips = clips.to(device, non_blocking=True)
-    if clips.dtype != torch.uint8:
-        return clips
-    mean, std = IMAGENET_MEAN.to(device), IMAGENET_STD.to(device)  # (1, 3, 1, 1): broadcasts over (..., 3, H, W)
-    return (clips.float().div_(255) - mean) / std
+def to_device(clips: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A loader batch on `device`: uint8 batches (the store's fast path) travel as bytes and are normalised by the
+    forward of `model_forward`, float batches arrive normalised already."""
+    return clips.to(device, non_blocking=True)
+
+
+def model_forward(net: torch.nn.Module, compile_model: bool = False, mode: str = "default"):
+    """`forward(clips) -> logits` for loader batches on the device: normalises uint8 clips (ImageNet statistics),
+    then runs `net`. With `compile_model`, the whole function is one torch.compile graph in `mode`, so the uint8 ->
+    float conversion and normalisation fuse with the first layer's input cast ("reduce-overhead" adds CUDA graphs).
+    (Inductor's weight freezing for inference made testing slower on the H100: reports/performance.md.)"""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile mode must be one of {COMPILE_MODES}, got {mode!r}")
+
+    def forward(clips: torch.Tensor) -> torch.Tensor:
+        return net(normalise_uint8(clips) if clips.dtype == torch.uint8 else clips)
+
+    return torch.compile(forward, mode=None if mode == "default" else mode) if compile_model else forward

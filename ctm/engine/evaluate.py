@@ -10,7 +10,7 @@ import torch
 from ctm.config import Config
 from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import open_store
-from ctm.engine.build import build_model, load_split, to_model_input
+from ctm.engine.build import build_model, load_split, model_forward, to_device
 from ctm.engine.metrics import (
     average_views,
     bootstrap_interval,
@@ -46,12 +46,13 @@ class StaleCheckpointError(RuntimeError):
 
 
 @torch.no_grad()
-def predict_views(model: torch.nn.Module, views: torch.Tensor, max_views: int, device: torch.device,
+def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.device,
                   amp: bool = False) -> torch.Tensor:
     """(V, T, 3, S, S) -> (V, K) float logits, at most `max_views` views per forward so testing never runs out of
-    memory; `amp`: bf16 autocast on CUDA."""
+    memory. `forward`: a model, or ctm.engine.build.model_forward's function (which also takes uint8 views);
+    `amp`: bf16 autocast on CUDA."""
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-        return torch.cat([model(to_model_input(chunk, device)).float() for chunk in views.split(max_views)])
+        return torch.cat([forward(to_device(chunk, device)).float() for chunk in views.split(max_views)])
 
 
 def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True,
@@ -78,6 +79,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     recipe = cfg.recipe(exp)
     if device.type == "cuda" and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
+    forward = model_forward(model, device.type == "cuda" and recipe.compile, recipe.compile_mode)
 
     opened = open_store(store) if store is not None else None
     split, classes = load_split(exp.dataset, root, "eval", opened, exp.split)
@@ -95,7 +97,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
         if views is None:
             skipped.append({"video": video, "reason": error})
             continue
-        logits = predict_views(model, views, test.batch_views, device, recipe.amp)
+        logits = predict_views(forward, views, test.batch_views, device, recipe.amp)
         scores = average_views(logits, test.averaging).cpu()
         pred = int(scores.argmax())
         all_scores.append(scores)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ctm.config import Config
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
-from ctm.engine.build import build_model, load_split, to_model_input
+from ctm.engine.build import build_model, load_split, model_forward, to_device
 from ctm.engine.distributed import (
     World,
     accumulation_steps,
@@ -133,7 +133,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         torch.use_deterministic_algorithms(True, warn_only=True)
 
     split, classes = load_split(exp.dataset, root, "train", store, exp.split)
-    # from a store, clips stay uint8 until the device (to_model_input normalises them there)
+    # from a store, clips stay uint8 until the device (model_forward normalises them there)
     dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
                          store=store, uint8=store is not None)
     model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)
@@ -143,12 +143,16 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
-                                momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+                                momentum=recipe.momentum, weight_decay=recipe.weight_decay, fused=cuda or None)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.lr_milestones, recipe.lr_gamma)
     net = model
     if world.distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
-    forward = torch.compile(net) if cuda and recipe.compile else net
+    # CUDA graphs replay one recorded step: not with several forwards per backward or DDP's gradient hooks
+    mode = recipe.compile_mode
+    if mode == "reduce-overhead" and (world.distributed or accumulation > 1):
+        mode = "default"
+    forward = model_forward(net, cuda and recipe.compile, mode)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
 
     log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
@@ -200,7 +204,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 optimizer.zero_grad(set_to_none=True)
                 for a in range(accumulation):
                     clips, labels = next(clips_iter)
-                    clips, labels = to_model_input(clips, device), labels.to(device, non_blocking=True)
+                    clips, labels = to_device(clips, device), labels.to(device, non_blocking=True)
                     stats.data_time += time.perf_counter() - tick
                     torch.manual_seed(micro_batch_seed(recipe.seed, epoch, step, a * world.size + world.rank))
                     sync = a == accumulation - 1 or not world.distributed
@@ -232,6 +236,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 "clips_per_s": seen / elapsed, "data_time_s": stats.data_time, "epoch_time_s": elapsed,
                 "peak_gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0,
                 "processes": world.size, "per_device_batch": per_device, "accumulation": accumulation,
+                "compile_mode": mode if cuda and recipe.compile else None,
             }
             if world.is_main:
                 with open(log_path, "a") as f:

@@ -15,7 +15,7 @@ from torch import nn
 from ctm.models import tcc_ops
 from ctm.names import PATH_NAMES  # re-exported: ctm.models.ctm_block.PATH_NAMES
 
-DEFAULT_TCC_IMPL = "grouped_conv"  # ctm.models.tcc_ops; docs/performance.md says why
+DEFAULT_TCC_IMPL = tcc_ops.AUTO  # Triton on CUDA, grouped conv elsewhere; reports/performance.md says why
 
 
 def _pair(value: int | Sequence[int]) -> tuple[int, int]:
@@ -37,15 +37,15 @@ class TCC(nn.Module):
         channels: C, the number of channels the input must have.
         spatial_size: (H, W) of the feature map (an int means square).
         kernel_size: (kT, kC), both odd; the paper uses (3, 3).
-        impl: a key of ctm.models.tcc_ops.IMPLEMENTATIONS (not part of the state dict).
+        impl: a key of ctm.models.tcc_ops.IMPLEMENTATIONS, or "auto" (tcc_ops.resolve; not part of the state dict).
     Input and output: (N, T, C, H, W).
     """
 
     def __init__(self, channels: int, spatial_size: int | Sequence[int], kernel_size: int | Sequence[int] = (3, 3),
                  impl: str = DEFAULT_TCC_IMPL):
         super().__init__()
-        if impl not in tcc_ops.IMPLEMENTATIONS:
-            raise ValueError(f"unknown TCC impl {impl!r}; one of {sorted(tcc_ops.IMPLEMENTATIONS)}")
+        if impl != tcc_ops.AUTO and impl not in tcc_ops.IMPLEMENTATIONS:
+            raise ValueError(f"unknown TCC impl {impl!r}; one of {sorted(tcc_ops.IMPLEMENTATIONS)} or 'auto'")
         self.impl = impl
         self.channels = channels
         self.spatial_size = _pair(spatial_size)
@@ -68,7 +68,7 @@ class TCC(nn.Module):
             )
         if c != self.channels:
             raise ValueError(f"TCC was built for {self.channels} channels but got {c}")
-        return tcc_ops.IMPLEMENTATIONS[self.impl](x, self.weight)
+        return tcc_ops.IMPLEMENTATIONS[tcc_ops.resolve(self.impl, x.device)](x, self.weight)
 
     def extra_repr(self) -> str:
         return (f"channels={self.channels}, spatial_size={self.spatial_size}, kernel_size={self.kernel_size}, "

@@ -9,6 +9,8 @@ ctm.models.ctm_block.TCC) and returns O as (N, T, C, H, W).
   permuted to (N, H*W, T, C) and the output permuted back (two copies of the feature map).
 - `shifted_sum`: kT * kC shifted, per-position-weighted copies of F, summed; no permutes, and on a channels_last
   feature map every term is a contiguous elementwise op, which torch.compile fuses into one kernel.
+- `triton`: ctm.models.tcc_triton, Triton kernels that read the channels_last map in place (CUDA; offered where
+  Triton is installed).
 - `reference`: the same sum in float64, written from Eq. 1 with explicit loops over the filter taps (tests only).
 benchmarks/tcc_impls.py measures them; docs/performance.md records which is the default and why.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from ctm.models import tcc_triton
 
 
 def grouped_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -59,4 +63,20 @@ def reference(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def triton_taps(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    n, t = x.shape[:2]
+    return tcc_triton.tcc(x.flatten(0, 1), weight, t).unflatten(0, (n, t))
+
+
 IMPLEMENTATIONS = {"grouped_conv": grouped_conv, "shifted_sum": shifted_sum}
+if tcc_triton.available():
+    IMPLEMENTATIONS["triton"] = triton_taps
+AUTO = "auto"
+
+
+def resolve(impl: str, device: torch.device) -> str:
+    """The implementation `impl` names for inputs on `device`: "auto" is the Triton kernels on CUDA where Triton is
+    installed (the fastest there, benchmarks/tcc_impls.py) and the paper's grouped conv elsewhere."""
+    if impl != AUTO:
+        return impl
+    return "triton" if device.type == "cuda" and "triton" in IMPLEMENTATIONS else "grouped_conv"

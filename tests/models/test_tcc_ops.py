@@ -1,5 +1,10 @@
 """Every TCC implementation computes Eq. 1: compared with the float64 tap-by-tap reference, forward and backward."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 
@@ -23,6 +28,8 @@ def test_reference_is_eq1_on_a_hand_computed_case():
 @pytest.mark.parametrize("impl", sorted(tcc_ops.IMPLEMENTATIONS))
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_implementation_matches_reference(impl, device, channels_last):
+    if impl == "triton" and device == "cpu":
+        pytest.skip("the Triton kernels run on CUDA (and on CPU only under TRITON_INTERPRET=1: see below)")
     g = torch.Generator().manual_seed(0)
     n, t, c, h, w = 2, 8, 12, 5, 7
     x = torch.randn(n * t, c, h, w, generator=g)
@@ -49,3 +56,51 @@ def test_module_impls_agree_and_share_state_dict():
     torch.testing.assert_close(a(x), b(x), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="unknown TCC impl"):
         TCC(8, 4, impl="nope")
+
+
+INTERPRETED_CHECK = textwrap.dedent("""
+    import torch
+    from ctm.models import tcc_ops, tcc_triton
+    g = torch.Generator().manual_seed(1)
+    n, t, c, h, w = 2, 6, 20, 3, 5  # C not a multiple of the kernel's channel block; odd H*W
+    for kt, kc in [(3, 3), (1, 5), (5, 3)]:
+        x = torch.randn(n * t, c, h, w, generator=g).contiguous(memory_format=torch.channels_last)
+        x.requires_grad_(True)
+        k = torch.randn(h * w, 1, kt, kc, generator=g, requires_grad=True)
+        out = tcc_triton.tcc(x, k, t)
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        rx, rk = x.detach().double().requires_grad_(True), k.detach().double().requires_grad_(True)
+        ref = tcc_ops.reference(rx.unflatten(0, (n, t)), rk).flatten(0, 1)
+        torch.testing.assert_close(out.double(), ref.detach(), rtol=1e-5, atol=1e-5)
+        grad = torch.randn(out.shape, generator=g)
+        out.backward(grad)
+        ref.backward(grad.double())
+        torch.testing.assert_close(x.grad.double(), rx.grad, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(k.grad.double(), rk.grad, rtol=1e-5, atol=1e-4)
+    # strides of the real outputs = the fake (meta) kernels' (what torch.compile plans with), also for a weight that
+    # model.to(memory_format=torch.channels_last) has restrided
+    k_cl = k.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    torch.library.opcheck(torch.ops.ctm.tcc.default, (x.detach().requires_grad_(True), k_cl, t))
+    torch.library.opcheck(torch.ops.ctm.tcc_backward.default, (grad, x.detach(), k_cl.detach(), t))
+    print("ok")
+""")
+
+
+def test_triton_kernels_match_reference_in_the_interpreter():
+    """The Triton kernels (the CUDA default) run on CPU tensors under TRITON_INTERPRET=1, set before Triton loads."""
+    triton = pytest.importorskip("triton")
+    if tuple(int(v) for v in triton.__version__.split(".")[:2]) < (3, 9):
+        # Triton 3.6's interpreter fails on these kernels (numpy scalar conversion) that compile and pass on CUDA
+        pytest.skip(f"the Triton {triton.__version__} interpreter; the CUDA parametrisations above test the kernels")
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    result = subprocess.run([sys.executable, "-c", INTERPRETED_CHECK], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_auto_picks_triton_only_on_cuda():
+    assert tcc_ops.resolve("auto", torch.device("cpu")) == "grouped_conv"
+    expected = "triton" if "triton" in tcc_ops.IMPLEMENTATIONS else "grouped_conv"
+    assert tcc_ops.resolve("auto", torch.device("cuda")) == expected
+    assert tcc_ops.resolve("shifted_sum", torch.device("cuda")) == "shifted_sum"
