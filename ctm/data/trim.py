@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
+from ctm.data.video_io import X264_REPRODUCIBLE
 from ctm.fileio import temporary_sibling
 
 
@@ -47,8 +48,9 @@ def trim_video(
     """Write the frames of `src` whose time t is in [start, end) seconds to `dst` (H.264 yuv420p mp4, no audio).
 
     `crf`/`preset`: x264 quality and speed (23 is ffmpeg's default quality). `short_side`: resize so the short
-    side has this many pixels (None keeps the source size). `threads`: codec threads per clip (1 suits many
-    clips in parallel). Written to a temporary sibling and renamed, so `dst` is complete or absent.
+    side has this many pixels (None keeps the source size). `threads`: decoder threads per clip (1 suits many
+    clips in parallel); the encoder is single-threaded, so a source always gives the same bytes.
+    Written to a temporary sibling and renamed, so `dst` is complete or absent.
     Returns {"frames": int, "fps": float (source average rate), "first_s": float, "last_s": float (times of
     the first and last kept frame in the source), "width": int, "height": int}. Raises TrimError when nothing
     falls in the window, av.FFmpegError when the source cannot be decoded.
@@ -70,7 +72,7 @@ def trim_video(
             if start > 0:
                 inp.seek(origin + int(start / tb), stream=vin, backward=True)
             with av.open(str(tmp), mode="w", format="mp4") as out:
-                info = _reencode(inp, vin, out, start, end, rate, origin, crf, preset, short_side, threads)
+                info = _reencode(inp, vin, out, start, end, rate, origin, crf, preset, short_side)
             length = float(vin.duration * tb) if vin.duration else (inp.duration or 0) / 1e6
         if info["frames"] == 0:
             raise TrimError(f"no frame in [{start}, {end}) s: the video lasts {length:.2f} s")
@@ -81,7 +83,7 @@ def trim_video(
     return info
 
 
-def _reencode(inp, vin, out, start, end, rate, origin, crf, preset, short_side, threads) -> dict:
+def _reencode(inp, vin, out, start, end, rate, origin, crf, preset, short_side) -> dict:
     """Decode from the current position of `inp`, encode the frames inside [start, end) into `out`."""
     tb = vin.time_base
     width, height = _output_size(vin.codec_context.width, vin.codec_context.height, short_side)
@@ -89,8 +91,8 @@ def _reencode(inp, vin, out, start, end, rate, origin, crf, preset, short_side, 
     vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
     vout.time_base = tb
     vout.codec_context.time_base = tb
-    vout.codec_context.thread_count = threads
-    vout.options = {"crf": str(crf), "preset": preset}
+    # x264 in its reproducible mode (video_io.X264_REPRODUCIBLE): the same source gives the same clip on every run
+    vout.options = {"crf": str(crf), "preset": preset, "x264-params": X264_REPRODUCIBLE}
     frames, first_pts, last_pts, first_t, last_t = 0, None, None, None, None
     for frame in inp.decode(vin):
         if frame.pts is None:

@@ -21,6 +21,10 @@ AVI_QSCALE = 3
 error (about 2 grey levels) as H.264 at crf 18, at about 20 kB for 80 frames of 72x96."""
 AVI_FOURCC = "XVID"
 
+# Single-threaded x264 without macroblock-tree rate control: with mbtree on, this libx264 build gives different bytes
+# (and pixels) from run to run of the same input even with one thread; without it the output is byte-identical.
+X264_REPRODUCIBLE = "threads=1:lookahead-threads=1:mbtree=0"
+
 
 def _check_frames(frames: np.ndarray) -> None:
     """Raise TypeError/ValueError unless ``frames`` is a uint8 array of shape (T, H, W, 3) with T >= 1 and even H, W."""
@@ -77,7 +81,7 @@ def write_video(
                     "preset": preset,
                     "g": str(keyframe_interval),
                     "flags": "+bitexact",
-                    "x264-params": "threads=1:lookahead-threads=1:scenecut=0:mbtree=0",
+                    "x264-params": X264_REPRODUCIBLE + ":scenecut=0",
                 }
             else:
                 stream = container.add_stream("mpeg4", rate=rate)
