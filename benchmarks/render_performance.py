@@ -12,11 +12,11 @@ import argparse
 import json
 from pathlib import Path
 
-TARGETS = [  # (issue, what, experiment, mode, compiled, minimum clips/s)
-    ("#5", "CTM-R50 x3 training", "mk200_r50_ctm_res4x3", "train", True, 650),
-    ("#5", "CTM-R50 x3 inference", "mk200_r50_ctm_res4x3", "eval", True, 2000),
-    ("#7", "CTM-R50 x3 training", "mk200_r50_ctm_res4x3", "train", True, 800),
-    ("#7", "CTM-R50 x3 inference", "mk200_r50_ctm_res4x3", "eval", True, 2500),
+TARGETS = [  # (issue, what, experiment, mode, minimum clips/s of the best compiled row)
+    ("#5", "CTM-R50 x3 training", "mk200_r50_ctm_res4x3", "train", 650),
+    ("#5", "CTM-R50 x3 inference", "mk200_r50_ctm_res4x3", "eval", 2000),
+    ("#7", "CTM-R50 x3 training", "mk200_r50_ctm_res4x3", "train", 800),
+    ("#7", "CTM-R50 x3 inference", "mk200_r50_ctm_res4x3", "eval", 2500),
 ]
 RATIO_TARGETS = [("#5", 0.90), ("#7", 0.92)]
 # Each change: what was predicted, what was measured, and why they differed.
@@ -152,7 +152,7 @@ def render(results: Path) -> str:
         "| issue | target | measured (best compiled) | met |",
         "|---|---|---:|---|",
     ]
-    for issue, what, exp, mode, _, minimum in TARGETS:
+    for issue, what, exp, mode, minimum in TARGETS:
         r = best(rows, exp, mode)
         got = r["clips_per_s"] if r else float("nan")
         out.append(f"| {issue} | {what} >= {minimum} clips/s | {got:.0f} | {'yes' if got >= minimum else 'no'} |")

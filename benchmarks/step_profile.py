@@ -57,7 +57,8 @@ def profile_step(step, steps: int) -> dict:
             kernels[event.name] = kernels.get(event.name, 0.0) + event.device_time / 1000 / steps
     by_category: dict[str, float] = {}
     for name, ms in kernels.items():
-        by_category[category(name)] = by_category.get(category(name), 0.0) + ms
+        label = category(name)
+        by_category[label] = by_category.get(label, 0.0) + ms
     busy = sum(kernels.values())
     return {"wall_ms": wall_ms, "kernel_ms": busy, "busy_fraction": busy / wall_ms,
             "by_category_ms": dict(sorted(by_category.items(), key=lambda kv: -kv[1])), "kernels": kernels}
