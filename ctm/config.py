@@ -97,6 +97,9 @@ class EvalSpec:
     num_crops: int
     averaging: str
     batch_views: int
+    # CUDA only: test with every BatchNorm folded into its conv and fused cuDNN conv+bias(+add)+ReLU kernels
+    # (ctm.models.folded); same outputs up to float rounding, one pass over each feature map fewer
+    fold_bn: bool = False
 
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")  # torch.compile's

@@ -41,7 +41,7 @@ def _model(args: argparse.Namespace) -> list[dict]:
     cfg = load_config(args.params, args.preset)
     rows = [bench(cfg, name, args.what, args.batch, steps=args.steps, warmup=args.warmup, root=args.root,
                   workers=args.workers, compile_model=args.compile, tcc_impl=args.tcc_impl, store=args.store,
-                  compile_mode=args.compile_mode)
+                  compile_mode=args.compile_mode, fold_bn=getattr(args, "fold_bn", None))
             for name in args.experiment]
     for row in rows:  # throughput relative to the first experiment, measured in the same process
         row["relative_to_first"] = row["clips_per_s"] / rows[0]["clips_per_s"]
@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
         q.add_argument("--compile-mode", choices=COMPILE_MODES,
                        help="torch.compile mode (default: the recipe's `compile_mode`)")
         q.add_argument("--tcc-impl", help="TCC implementation (ctm.models.tcc_ops; default: the model's)")
+        if mode == "eval":
+            q.add_argument("--fold-bn", action=argparse.BooleanOptionalAction, default=None,
+                           help="on CUDA, BN folded into fused cuDNN conv kernels (default: the preset's test.fold_bn)")
         common(q)
         q.set_defaults(func=_model)
 

@@ -20,6 +20,7 @@ from ctm.engine.metrics import (
     topk_correct,
 )
 from ctm.fileio import atomic_write, save_json
+from ctm.models.folded import fold_for_inference
 from ctm.progress import progress_bar
 
 
@@ -79,6 +80,8 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     recipe = cfg.recipe(exp)
     if device.type == "cuda" and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
+    if device.type == "cuda" and cfg.preset.test.fold_bn:
+        model = fold_for_inference(model)
     forward = model_forward(model, device.type == "cuda" and recipe.compile, recipe.compile_mode)
 
     opened = open_store(store) if store is not None else None

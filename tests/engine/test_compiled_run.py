@@ -1,9 +1,11 @@
 """On CUDA, a recipe with `compile: true, compile_mode: reduce-overhead` (the GPU presets') trains and tests end to
-end: CUDA graphs in training (one process, no accumulation), finite losses, and test metrics."""
+end: CUDA graphs in training (one process, no accumulation), finite losses, and test metrics; testing with BN folded
+into the fused cuDNN kernels (`test.fold_bn`) predicts what the unfolded network predicts."""
 
 import copy
 import json
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -30,3 +32,15 @@ def test_compiled_cuda_graph_run_trains_and_tests(tmp_path, tiny_params):
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in log)
     metrics = evaluate(cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
     assert metrics["num_videos"] + metrics["num_val_skipped"] > 0 and 0 <= metrics["top1"] <= 100
+    unfolded = pd.read_csv(tmp_path / "run" / "predictions.csv")
+
+    params["presets"]["embedded"]["test"]["fold_bn"] = True
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    folded_cfg = load_config(tmp_path / "params.yaml")
+    evaluate(folded_cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+    folded = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert list(folded["video"]) == list(unfolded["video"])
+    # bf16 either way: a near-tie may flip, nothing more
+    assert (folded["pred"] != unfolded["pred"]).sum() <= max(1, len(folded) // 10)
+    same = folded["pred"] == unfolded["pred"]
+    assert (folded["score"][same] - unfolded["score"][same]).abs().max() < 0.05
