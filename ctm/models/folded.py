@@ -29,11 +29,10 @@ def _conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 def _memory_format(x: torch.Tensor, weight: torch.Tensor) -> torch.memory_format:
     """channels_last when the input or the weight is (cuDNN's rule for its output), else contiguous."""
-    cl = torch.channels_last
-    if x.is_contiguous(memory_format=cl) and not x.is_contiguous() or weight.is_contiguous(memory_format=cl) \
-            and not weight.is_contiguous():
-        return cl
-    return torch.contiguous_format
+    def channels_last(t: torch.Tensor) -> bool:
+        return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+
+    return torch.channels_last if channels_last(x) or channels_last(weight) else torch.contiguous_format
 
 
 def _empty_output(x, weight, stride, padding):
@@ -93,7 +92,8 @@ class FoldedConv(nn.Module):
     """A conv with its BatchNorm folded in: (N, Cin, H, W) [, z (N, Cout, H', W')] -> (N, Cout, H', W').
 
     activation "relu": relu(conv + b); "add_relu": relu(conv + b + z) (a bottleneck's end); "none": conv + b.
-    `with_bias=False` drops the bias (the downsample, whose bias is added to its bottleneck's last conv).
+    `with_bias=False` (activation "none" only) drops the bias: the downsample, whose bias is added to its bottleneck's
+    last conv.
     Under CUDA autocast the conv runs in the autocast dtype, as the unfolded conv would.
     """
 
@@ -103,6 +103,8 @@ class FoldedConv(nn.Module):
             raise ValueError(f"only ungrouped, undilated, zero-padded convs are folded, got {conv}")
         if activation not in ("relu", "add_relu", "none"):
             raise ValueError(f"activation must be 'relu', 'add_relu' or 'none', got {activation!r}")
+        if not with_bias and activation != "none":
+            raise ValueError("the fused conv+bias(+add)+ReLU ops need the bias: with_bias=False is for 'none'")
         weight, bias = fold_conv_bn(conv, bn)
         self.register_buffer("weight", weight.contiguous(memory_format=_memory_format(conv.weight, conv.weight)))
         self.register_buffer("bias", bias if with_bias else None)
@@ -118,8 +120,6 @@ class FoldedConv(nn.Module):
         if self.activation == "none":
             out = F.conv2d(x, weight, None, self.stride, self.padding)
             return out if bias is None else out + bias.view(1, -1, 1, 1)
-        if bias is None:
-            bias = torch.zeros(weight.shape[0], device=x.device, dtype=dtype)
         if self.activation == "relu":
             return conv_bias_relu(x, weight, bias, self.stride, self.padding)
         if z is None:
