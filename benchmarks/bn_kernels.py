@@ -1,8 +1,11 @@
 """Training BatchNorm (+ residual) (+ ReLU), forward + backward, on ResNet-50's feature-map shapes: nn.BatchNorm2d
-eager (cuDNN / ATen), the same under torch.compile (Inductor's Triton kernels, what the compiled network runs) and the
-Triton op of ctm/models/bn_triton.py. One JSON line per (shape, variant, implementation).
+eager (cuDNN / ATen) and the same under torch.compile (Inductor's Triton kernels, what the compiled network runs).
+One JSON line per (shape, variant, implementation).
 
-    python benchmarks/bn_kernels.py --out bn.jsonl [--frames 192] [--iters 50]
+    python benchmarks/bn_kernels.py --out bn.jsonl [--frames 192] [--iters 20] [--impls eager inductor]
+
+The `triton` rows of benchmarks/results/h100/probes/bn_kernels.jsonl come from this script at commit 02afbe4, which
+also had a hand-written Triton BN op (ctm/models/bn_triton.py there; not adopted, reports/performance.md says why).
 
 Times are GPU kernel time (torch.profiler: the sum of the kernels' durations per step), what a CUDA-graphed network
 pays; `wall_ms` is the eager step's wall time, which for the small maps is mostly kernel-launch overhead. `min_bytes`
@@ -17,8 +20,8 @@ import argparse
 import json
 
 import torch
-
-from ctm.models.batchnorm import BatchNorm2d
+import torch.nn.functional as F
+from torch import nn
 
 # (channels, size) of R50's BNs at 224: the stem, then each stage's (width, width, 4 x width) at its resolution
 SHAPES = [(64, 112), (64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7)]
@@ -63,11 +66,11 @@ def copy_gbps(nbytes: int = 2**30) -> float:
 
 
 def measure(c: int, size: int, frames: int, relu: bool, has_z: bool, impl: str, iters: int) -> dict:
-    bn = BatchNorm2d(c).cuda()
-    bn.fused = impl == "triton"
+    bn = nn.BatchNorm2d(c).cuda()
 
     def layer(x, z):
-        return bn.act(x, relu=relu, residual=z)
+        y = bn(x) if z is None else bn(x) + z
+        return F.relu(y) if relu else y
 
     torch._dynamo.reset()  # a fresh static-shape graph per shape, as in the compiled network
     fn = torch.compile(layer, dynamic=False) if impl == "inductor" else layer
@@ -94,7 +97,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--frames", type=int, default=192, help="N*T: 24 clips of 8 frames")
     ap.add_argument("--iters", type=int, default=50)
-    ap.add_argument("--impls", nargs="+", default=["eager", "inductor", "triton"])
+    ap.add_argument("--impls", nargs="+", default=["eager", "inductor"], choices=["eager", "inductor"])
     args = ap.parse_args()
     header = {"kind": "host", "device": torch.cuda.get_device_name(), "torch": torch.__version__,
               "copy_gbps": copy_gbps()}

@@ -4,7 +4,7 @@ per measurement, so that reports/performance.md can be regenerated from the line
     python benchmarks/performance.py --out perf.jsonl [--experiments A B] [--modes train eval] [--compile both]
                                      [--compile-modes default reduce-overhead]
                                      [--tcc-impls grouped_conv shifted_sum triton] [--batch 24] [--root DIR]
-                                     [--fold-bn no|yes|both] [--fused-bn no|yes|both] [--inductor KEY=VALUE ...]
+                                     [--fold-bn no|yes|both] [--inductor KEY=VALUE ...]
 
 Defaults: the paper preset, batch 24 per GPU, bf16 autocast and channels_last (the recipe's), TSN and CTM (3 blocks)
 on ResNet-50, synthetic on-device inputs; `--root` feeds real clips through the loader instead.
@@ -63,8 +63,6 @@ def main() -> None:
     ap.add_argument("--cudnn-benchmark", choices=["no", "yes", "both"], default="yes")
     ap.add_argument("--fold-bn", choices=["no", "yes", "both"], help="inference with BN folded into fused cuDNN "
                     "conv+bias+ReLU kernels (default: the preset's test.fold_bn)")
-    ap.add_argument("--fused-bn", choices=["no", "yes", "both"], help="training with BN (+ add) (+ ReLU) as Triton "
-                    "ops, ctm/models/bn_triton.py (default: the recipe's fused_bn)")
     ap.add_argument("--inductor", nargs="+", default=[], metavar="KEY=VALUE",
                     help="torch._inductor.config settings for every compiled run, e.g. conv_1x1_as_mm=True")
     args = ap.parse_args()
@@ -79,20 +77,19 @@ def main() -> None:
     compiles = {"no": [False], "yes": [True], "both": [False, True]}[args.compile]
     benches = {"no": [False], "yes": [True], "both": [False, True]}[args.cudnn_benchmark]
     folds = {None: [None], "no": [False], "yes": [True], "both": [False, True]}[args.fold_bn]
-    fuses = {None: [None], "no": [False], "yes": [True], "both": [False, True]}[args.fused_bn]
-    grid = [(c, m, b, f, u) for c in compiles for m in (args.compile_modes if c else [None]) for b in benches
-            for f in folds for u in fuses]
-    for compiled, compile_mode, cudnn_benchmark, fold_bn, fused_bn in grid:
+    grid = [(c, m, b, f) for c in compiles for m in (args.compile_modes if c else [None]) for b in benches
+            for f in folds]
+    for compiled, compile_mode, cudnn_benchmark, fold_bn in grid:
         for impl in args.tcc_impls:
             for name in args.experiments:
                 for mode in args.modes:
-                    if (fold_bn and mode == "train") or (fused_bn and mode == "eval"):
+                    if fold_bn and mode == "train":
                         continue
                     batch = args.eval_batch if mode == "eval" and args.eval_batch else args.batch
                     row = {"kind": "bench", **bench(cfg, name, mode, batch, args.steps, args.warmup, root=args.root,
                                                     workers=args.workers, compile_model=compiled, tcc_impl=impl,
                                                     cudnn_benchmark=cudnn_benchmark, compile_mode=compile_mode,
-                                                    fold_bn=fold_bn, fused_bn=fused_bn)}
+                                                    fold_bn=fold_bn)}
                     row["mfu"] = row["achieved_tflops"] / header["matmul_tflops"]
                     row["inductor_config"] = inductor
                     lines.append(row)

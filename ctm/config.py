@@ -126,9 +126,6 @@ class Recipe:
     # torch.compile mode (COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
     # in a single process without gradient accumulation (elsewhere training falls back to "default")
     compile_mode: str = "default"
-    # CUDA training only: every BatchNorm (+ residual add) (+ ReLU) as one Triton op instead of Inductor's kernels
-    # (ctm.models.bn_triton); the same function up to float rounding, fewer passes over each feature map
-    fused_bn: bool = False
     # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
     # parameters; BN layers of CTM blocks that the parent checkpoint does not have always train.
     freeze_bn: bool = False

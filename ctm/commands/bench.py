@@ -41,8 +41,7 @@ def _model(args: argparse.Namespace) -> list[dict]:
     cfg = load_config(args.params, args.preset)
     rows = [bench(cfg, name, args.what, args.batch, steps=args.steps, warmup=args.warmup, root=args.root,
                   workers=args.workers, compile_model=args.compile, tcc_impl=args.tcc_impl, store=args.store,
-                  compile_mode=args.compile_mode, fold_bn=getattr(args, "fold_bn", None),
-                  fused_bn=getattr(args, "fused_bn", None))
+                  compile_mode=args.compile_mode, fold_bn=getattr(args, "fold_bn", None))
             for name in args.experiment]
     for row in rows:  # throughput relative to the first experiment, measured in the same process
         row["relative_to_first"] = row["clips_per_s"] / rows[0]["clips_per_s"]
@@ -71,9 +70,6 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
         if mode == "eval":
             q.add_argument("--fold-bn", action=argparse.BooleanOptionalAction, default=None,
                            help="on CUDA, BN folded into fused cuDNN conv kernels (default: the preset's test.fold_bn)")
-        else:
-            q.add_argument("--fused-bn", action=argparse.BooleanOptionalAction, default=None,
-                           help="on CUDA, BN (+ add) (+ ReLU) as Triton ops (default: the recipe's `fused_bn`)")
         common(q)
         q.set_defaults(func=_model)
 

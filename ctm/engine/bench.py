@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from ctm.config import Config
 from ctm.engine.build import build_model, experiment_cost, model_forward, to_device
 from ctm.models import tcc_ops
-from ctm.models.batchnorm import set_fused
 from ctm.models.ctm_block import DEFAULT_TCC_IMPL, TCC
 from ctm.models.folded import fold_for_inference
 
@@ -76,11 +75,11 @@ def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, w
 def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | Path | None = None,
                workers: int = 8, compile_model: bool | None = None, tcc_impl: str | None = None,
                store: str | Path | None = None, cudnn_benchmark: bool = True, compile_mode: str | None = None,
-               fold_bn: bool | None = None, fused_bn: bool | None = None):
+               fold_bn: bool | None = None):
     """(step, info): `step()` runs one training (`mode="train"`) or inference (`"eval"`) step of `batch` clips, as
     `ctm train` / `ctm evaluate` do on this device; `info` describes the settings. `compile_model`, `compile_mode`,
-    `tcc_impl` (ctm.models.tcc_ops), `fold_bn` (inference on CUDA: ctm.models.folded) and `fused_bn` (training on
-    CUDA: ctm.models.bn_triton) override the recipe's, the model's and the test protocol's defaults."""
+    `tcc_impl` (ctm.models.tcc_ops) and `fold_bn` (inference on CUDA: ctm.models.folded) override the recipe's, the
+    model's and the test protocol's defaults."""
     if mode not in ("train", "eval"):
         raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
     exp, recipe = cfg.experiment(experiment), cfg.recipe(cfg.experiment(experiment))
@@ -95,8 +94,6 @@ def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | 
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     model.train(mode == "train")
-    fused = cuda and mode == "train" and (recipe.fused_bn if fused_bn is None else fused_bn)
-    set_fused(model, fused)
     folded = cuda and mode == "eval" and (cfg.preset.test.fold_bn if fold_bn is None else fold_bn)
     if folded:
         model = fold_for_inference(model)
@@ -128,7 +125,7 @@ def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | 
         "loader_workers": workers if root is not None else 0, "batch": batch,
         "amp_bf16": cuda and recipe.amp, "channels_last": cuda and recipe.channels_last,
         "compile": cuda and use_compile, "compile_mode": graph_mode if cuda and use_compile else None,
-        "cudnn_benchmark": cuda and cudnn_benchmark, "fold_bn": folded, "fused_bn": fused,
+        "cudnn_benchmark": cuda and cudnn_benchmark, "fold_bn": folded,
         "tcc_impl": tcc_ops.resolve(tcc_impl or DEFAULT_TCC_IMPL, device), "num_classes": num_classes,
     }
     return step, info
@@ -137,10 +134,10 @@ def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | 
 def bench(cfg: Config, experiment: str, mode: str, batch: int, steps: int = 30, warmup: int = 10,
           root: str | Path | None = None, workers: int = 8, compile_model: bool | None = None,
           tcc_impl: str | None = None, store: str | Path | None = None, cudnn_benchmark: bool = True,
-          compile_mode: str | None = None, fold_bn: bool | None = None, fused_bn: bool | None = None) -> dict:
+          compile_mode: str | None = None, fold_bn: bool | None = None) -> dict:
     """Time `steps` steps of `build_step(...)` after `warmup` steps: clips/s, step ms, achieved TFLOP/s, peak memory."""
     step, info = build_step(cfg, experiment, mode, batch, root, workers, compile_model, tcc_impl, store,
-                            cudnn_benchmark, compile_mode, fold_bn, fused_bn)
+                            cudnn_benchmark, compile_mode, fold_bn)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cuda = device.type == "cuda"
     if cuda:  # the peak includes the warm-up, where CUDA graphs allocate their memory pools

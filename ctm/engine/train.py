@@ -38,7 +38,6 @@ from ctm.engine.distributed import (
 )
 from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
 from ctm.fileio import save_torch
-from ctm.models.batchnorm import set_fused
 from ctm.progress import progress_bar
 
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: run the same command again to resume (Snakemake `retries`, SLURM requeue)
@@ -143,7 +142,6 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     model.to(device)
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
-    set_fused(model, cuda and recipe.fused_bn)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
                                 momentum=recipe.momentum, weight_decay=recipe.weight_decay, fused=cuda or None)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.lr_milestones, recipe.lr_gamma)
@@ -238,7 +236,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 "clips_per_s": seen / elapsed, "data_time_s": stats.data_time, "epoch_time_s": elapsed,
                 "peak_gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0,
                 "processes": world.size, "per_device_batch": per_device, "accumulation": accumulation,
-                "compile_mode": mode if cuda and recipe.compile else None, "fused_bn": cuda and recipe.fused_bn,
+                "compile_mode": mode if cuda and recipe.compile else None,
             }
             if world.is_main:
                 with open(log_path, "a") as f:

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from ctm.models import tcc_ops
-from ctm.models.batchnorm import BatchNorm2d
 from ctm.names import PATH_NAMES  # re-exported: ctm.models.ctm_block.PATH_NAMES
 
 DEFAULT_TCC_IMPL = tcc_ops.AUTO  # Triton on CUDA, grouped conv elsewhere; reports/performance.md says why
@@ -93,39 +92,36 @@ class TemporalConv(nn.Module):
         return y.view(n, c, t, h, w).permute(0, 2, 1, 3, 4)
 
 
-def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
-    """1x1 conv + BN; the caller applies them (and the ReLU or residual) with `_conv_bn_act`."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), BatchNorm2d(out_channels))
-
-
-def _conv_bn_act(layers: nn.Sequential, x: torch.Tensor, relu: bool,
-                 residual: torch.Tensor | None = None) -> torch.Tensor:
-    conv, bn = layers
-    return bn.act(conv(x), relu=relu, residual=residual)
+def _conv_bn(in_channels: int, out_channels: int, relu: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)]
+    if relu:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
 
 
 class TemporalPath(nn.Module):
     """1x1 conv C1->C2 + BN + ReLU, a temporal operator on (N, T, C2, H, W) + BN + ReLU, 1x1 conv C2->C1 + BN.
 
     The last BN starts with gamma = 0, so the path outputs zeros at initialisation.
-    Input and output (N*T, C1, H, W); `residual` (the same shape) is added to the output (the block's sum).
+    Input and output (N*T, C1, H, W).
     """
 
     def __init__(self, in_channels: int, mid_channels: int, num_segments: int, temporal: nn.Module):
         super().__init__()
         self.num_segments = num_segments
-        self.reduce = _conv_bn(in_channels, mid_channels)
+        self.reduce = _conv_bn(in_channels, mid_channels, relu=True)
         self.temporal = temporal
-        self.bn = BatchNorm2d(mid_channels)
-        self.expand = _conv_bn(mid_channels, in_channels)
+        self.bn = nn.BatchNorm2d(mid_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.expand = _conv_bn(mid_channels, in_channels, relu=False)
         nn.init.zeros_(self.expand[1].weight)
 
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        y = _conv_bn_act(self.reduce, x, relu=True)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.reduce(x)
         nt, c, h, w = y.shape
         y = self.temporal(y.view(nt // self.num_segments, self.num_segments, c, h, w))
-        y = self.bn.act(y.reshape(nt, c, h, w))
-        return _conv_bn_act(self.expand, y, relu=False, residual=residual)
+        y = self.relu(self.bn(y.reshape(nt, c, h, w)))
+        return self.expand(y)
 
 
 class CTMBlock(nn.Module):
@@ -167,5 +163,5 @@ class CTMBlock(nn.Module):
             raise ValueError(f"batch {x.shape[0]} is not a multiple of num_segments={self.num_segments}")
         out = x
         for path in self.paths.values():
-            out = path(x, residual=out)  # out + path's output, added inside the path's last BN
+            out = out + path(x)
         return out

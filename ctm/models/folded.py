@@ -150,28 +150,16 @@ class FoldedBottleneck(nn.Module):
         return self.conv3(self.conv2(self.conv1(x)), identity)
 
 
-class FoldedAway(nn.Module):
-    """Stands where a BatchNorm was folded into the conv before it, which also applied any ReLU: `act` only adds
-    the residual, so the network's forward (`bn.act(conv(x), relu, residual)`) runs unchanged."""
-
-    def act(self, x: torch.Tensor, relu: bool = True, residual: torch.Tensor | None = None) -> torch.Tensor:
-        if residual is None:
-            return x
-        if relu:
-            raise ValueError("a ReLU after a residual add cannot be folded into the conv before it")
-        return x + residual
-
-
 def _fold_path(path: TemporalPath) -> None:
-    """In place: reduce (conv, BN + ReLU) and expand (conv, BN) become FoldedConvs; a temporal conv also takes the
+    """In place: reduce (conv, BN, ReLU) and expand (conv, BN) become FoldedConvs; a temporal conv also takes the
     BN + ReLU after it. TCC keeps its BN, which Inductor applies in one pass with the ReLU."""
-    conv, bn = path.reduce
-    path.reduce = nn.Sequential(FoldedConv(conv, bn, "relu"), FoldedAway())
+    conv, bn, _ = path.reduce
+    path.reduce = FoldedConv(conv, bn, "relu")
     conv, bn = path.expand
-    path.expand = nn.Sequential(FoldedConv(conv, bn, "none"), FoldedAway())
+    path.expand = FoldedConv(conv, bn, "none")
     if isinstance(path.temporal, TemporalConv):
         path.temporal.conv = FoldedConv(path.temporal.conv, path.bn, "relu")
-        path.bn = FoldedAway()
+        path.bn, path.relu = nn.Identity(), nn.Identity()
 
 
 @torch.no_grad()
@@ -182,7 +170,7 @@ def fold_for_inference(net: CTMNet) -> CTMNet:
                          "running statistics")
     folded = copy.deepcopy(net).eval()
     folded.conv1 = FoldedConv(net.conv1, net.bn1, "relu")
-    folded.bn1 = FoldedAway()
+    folded.bn1, folded.relu = nn.Identity(), nn.Identity()
     for stage in STAGE_NAMES:
         layer = getattr(folded, stage)
         for i, block in enumerate(layer):

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ctm.models.batchnorm import BatchNorm2d
-
 STAGE_NAMES = ("layer1", "layer2", "layer3", "layer4")
 PAPER_STAGE_NAMES = {"res2": "layer1", "res3": "layer2", "res4": "layer3", "res5": "layer4"}
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
@@ -30,21 +28,20 @@ class Bottleneck(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = BatchNorm2d(planes)
+        self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = BatchNorm2d(planes)
+        self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
-        self.bn3 = BatchNorm2d(planes * self.expansion)
-        self.downsample = downsample  # (conv, BatchNorm2d) or None
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-        if self.downsample is not None:
-            conv, bn = self.downsample
-            identity = bn.act(conv(x), relu=False)
-        out = self.bn1.act(self.conv1(x))
-        out = self.bn2.act(self.conv2(out))
-        return self.bn3.act(self.conv3(out), residual=identity)
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
 
 
 class ResNet(nn.Module):
@@ -59,7 +56,8 @@ class ResNet(nn.Module):
         base = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
         self.inplanes = base[0]
         self.conv1 = nn.Conv2d(3, self.inplanes, 7, stride=2, padding=3, bias=False)
-        self.bn1 = BatchNorm2d(self.inplanes)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(base[0], depths[0], stride=1)
         self.layer2 = self._make_layer(base[1], depths[1], stride=2)
@@ -75,7 +73,7 @@ class ResNet(nn.Module):
         if stride != 1 or self.inplanes != planes * Bottleneck.expansion:
             downsample = nn.Sequential(
                 nn.Conv2d(self.inplanes, planes * Bottleneck.expansion, 1, stride=stride, bias=False),
-                BatchNorm2d(planes * Bottleneck.expansion),
+                nn.BatchNorm2d(planes * Bottleneck.expansion),
             )
         layers = [Bottleneck(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * Bottleneck.expansion
@@ -98,7 +96,7 @@ class ResNet(nn.Module):
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, C, H/4, W/4)."""
-        return self.maxpool(self.bn1.act(self.conv1(x)))
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
