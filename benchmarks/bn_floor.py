@@ -56,7 +56,7 @@ def bn_section(results: Path) -> list[str]:
                    f"{r['gbps']:.0f} |")
     total = {i: sum(timed[(c, s, v, i)]["ms"] * k for (c, s), v, k in R50_BATCHNORMS) for i in impls}
     floor_tsn = sum(timed[(c, s, v, "inductor")]["min_bytes"] * k for (c, s), v, k in R50_BATCHNORMS)
-    frames = rows[1]["frames"]
+    frames = next(iter(timed.values()))["frames"]
     floor_blocks = sum(frames * c * s * s * 2 * passes * k for (c, s), passes, k in CTM_BLOCK_BATCHNORMS)
     to_ms = 1e3 / (host["copy_gbps"] * 1e9)
     prof = profile[0]["by_category_ms"]

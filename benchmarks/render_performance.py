@@ -97,8 +97,8 @@ CHANGE_LOG = [
      "per-program partials, one apply pass, one input-gradient pass, the ReLU mask recomputed from x",
      "Inductor's BN reductions and pointwise kernels (23 of 40 ms) run below the HBM bandwidth; a kernel that makes "
      "only the formula's minimal passes at near-copy bandwidth would cut them by a third: +15-20% training",
-     "per BN (benchmarks/bn_kernels.py, GPU kernel time): Inductor already reaches 1.8-2.75 TB/s of minimal traffic "
-     "(copy: 3.0 TB/s); the op is 20-27% faster on large BN+ReLU maps, slower on the rest: 18.3 vs 17.2 ms over "
+     "per BN (benchmarks/bn_kernels.py, GPU kernel time): Inductor already reaches 1.6-2.75 TB/s of minimal traffic "
+     "(copy: 3.0 TB/s); the op is 20-27% faster on large BN+ReLU maps, slower on the rest: 18.3 vs 17.1 ms over "
      "TSN-R50's 53 BNs (floor 13.4). Whole step: TSN 681 -> 640, CTM x3 586 -> 560 clips/s (slower). Outputs "
      "match float64 BN on CUDA and in the interpreter",
      "the premise was wrong: Inductor's kernels were already near the floor, so the gap was 22%, not 50%; and the "
