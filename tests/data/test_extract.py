@@ -200,6 +200,7 @@ def test_failed_or_interrupted_extraction_leaves_nothing_half_written(tmp_path):
     assert tree(out) == {"cls/v.avi": b"v" * 5000} and not stale.exists()
     truncated = tmp_path / "cut.rar"
     truncated.write_bytes(good.read_bytes()[:-2000])
-    with pytest.raises(ExtractError, match="no RAR tool could extract it"):
+    # with a RAR tool on PATH, every tool fails on it; without one, ctm.data.rar reads stored RARs and finds the cut
+    with pytest.raises(ExtractError, match=r"cut\.rar.*(no RAR tool could extract it|ends without an end-of-archive)"):
         extract(truncated, tmp_path / "cut", progress=False)
     assert not (tmp_path / "cut").exists() and not (tmp_path / ".cut.extracting-cut.rar").exists()
