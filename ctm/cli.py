@@ -32,7 +32,8 @@ USER_ERRORS = {
 # (adding its parser with `set_defaults(func=...)`) and USER_ERRORS: a tuple of exception types (or of their dotted
 # names, for heavy modules) that are the user's to fix (printed as `ctm <verb>: error: ...`, exit 2) rather than bugs.
 COMMAND_MODULES: tuple[str, ...] = ("ctm.commands.clips", "ctm.commands.archives", "ctm.commands.decode",
-                                     "ctm.commands.bench", "ctm.commands.prepare", "ctm.commands.report")
+                                     "ctm.commands.bench", "ctm.commands.prepare", "ctm.commands.report",
+                                     "ctm.commands.weights")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

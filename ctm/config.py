@@ -6,6 +6,7 @@ key's full path in params.yaml.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -15,12 +16,14 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
-from ctm.names import PATH_NAMES
+from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
 BACKBONES = {"resnet50": 50, "resnet101": 101}
 AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")
+DEVICES = ("cpu", "cuda")
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "params.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -76,7 +79,9 @@ class DatasetSpec:
 @dataclass(frozen=True)
 class ModelSpec:
     width: float
-    pretrained: str | None
+    # ImageNet weights per backbone ({resnet50: resnet50_v1, resnet101: resnet101_v1}): a torchvision weight name, a
+    # URL (`{remote}`: a synthetic preset's stand-in host folder) or a path; None: every network starts from scratch
+    pretrained: dict[str, str] | None
     dropout: float
     reduction: int
     zero_init_residual: bool
@@ -135,13 +140,31 @@ class Recipe:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """A rehearsal's caps (docs/rehearsal.md): every job of the DAG runs, each only this long; None: no cap.
+    `epochs` also compresses the recipe's lr milestones into the capped epochs (ctm.engine.train.capped_schedule)."""
+
+    epochs: int | None = None
+    steps_per_epoch: int | None = None
+    test_videos: int | None = None
+
+
+@dataclass(frozen=True)
 class Preset:
     description: str
+    device: str  # where its training and testing jobs run: "cpu" (one core per job) or "cuda" (GPU resources)
     datasets: dict[str, DatasetSpec]
     model: ModelSpec
     input: InputSpec
     test: EvalSpec
     recipes: dict[str, Recipe]
+    limits: Limits | None = None
+    extends: str | None = None  # the preset this one was resolved from (resolve_presets)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether any dataset is a synthetic stand-in (reports then say the paper column is for reference only)."""
+        return any(spec.source == "synthetic" for spec in self.datasets.values())
 
 
 @dataclass(frozen=True)
@@ -207,18 +230,34 @@ class Config:
         spec = self.dataset(dataset)
         return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_CLASSES[dataset]
 
+    def pretrained(self, experiment: Experiment) -> str | None:
+        """The ImageNet weights of the experiment's backbone (`model.pretrained`), None when it has none. A fine-tuned
+        experiment starts from its parent's checkpoint instead, but its backbone's weights are still recorded."""
+        weights = self.preset.model.pretrained
+        return None if weights is None else weights[experiment.backbone]
+
+    def weights(self) -> dict[str, str]:
+        """{backbone: weights} for the backbones that some experiment starts from ImageNet with (no `init`)."""
+        used = {e.backbone for e in self.experiments.values() if e.init is None}
+        return {b: s for b, s in (self.preset.model.pretrained or {}).items() if b in used}
+
     def experiment_params(self, name: str) -> dict[str, Any]:
         """Everything that determines an experiment's result, as plain data (recorded beside each run)."""
         exp = self.experiment(name)
-        return {
+        params = {
             "preset": self.preset_name,
             "experiment": dataclasses.asdict(exp),
             "recipe": dataclasses.asdict(self.recipe(exp)),
-            "model": dataclasses.asdict(self.preset.model),
+            "model": {**dataclasses.asdict(self.preset.model), "pretrained": self.pretrained(exp)},
             "input": dataclasses.asdict(self.preset.input),
             "test": dataclasses.asdict(self.preset.test),
             "dataset": dataclasses.asdict(self.dataset(exp.dataset)),
         }
+        limits = self.preset.limits
+        if limits is not None:  # absent otherwise, so that existing runs stay valid; the test cap is not training's
+            params["limits"] = {"epochs": limits.epochs, "steps_per_epoch": limits.steps_per_epoch}
+            params["test"]["max_videos"] = limits.test_videos
+        return params
 
     def params_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
@@ -266,8 +305,36 @@ def _build(cls: Any, data: Any, where: str) -> Any:
     return data
 
 
+def _check_pretrained(cfg: Config) -> None:
+    """Every backbone that starts from ImageNet has weights, and they are that backbone's: a ResNet-50 file named for
+    ResNet-101 fails here, when params.yaml is loaded, not after hours of data preparation."""
+    where = f"presets.{cfg.preset_name}.model.pretrained"
+    weights = cfg.preset.model.pretrained
+    if weights is None:
+        return
+    for backbone, spec in weights.items():
+        if backbone not in BACKBONES:
+            raise ConfigError(f"{where}.{backbone}: not a backbone; one of {sorted(BACKBONES)}")
+        if spec not in TORCHVISION_WEIGHTS and not looks_like_weights_location(spec):
+            raise ConfigError(f"{where}.{backbone}: {spec!r} is neither a torchvision weight name "
+                              f"({', '.join(TORCHVISION_WEIGHTS)}) nor a URL or a path")
+        arch = weights_architecture(spec)
+        if arch is not None and arch != backbone:
+            raise ConfigError(f"{where}.{backbone}: {spec!r} holds {arch} weights, not {backbone}'s; name the "
+                              f"{backbone} weights (e.g. {backbone}_v1)")
+    needed = sorted({e.backbone for e in cfg.experiments.values() if e.init is None})
+    lacking = [b for b in needed if b not in weights]
+    if lacking:
+        users = [n for n, e in cfg.experiments.items() if e.init is None and e.backbone in lacking]
+        raise ConfigError(f"{where}: no weights for {lacking}, which {users[:3]} start from; add "
+                          f"`{lacking[0]}: {lacking[0]}_v1` (or set pretrained: null to train from scratch)")
+
+
 def _check(cfg: Config) -> None:
     p = cfg.preset
+    if p.device not in DEVICES:
+        raise ConfigError(f"presets.{cfg.preset_name}.device: one of {DEVICES}, got {p.device!r}")
+    _check_pretrained(cfg)
     for name, spec in p.datasets.items():
         if name not in DATASETS:
             raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}: unknown dataset; known: {DATASETS}")
@@ -323,6 +390,65 @@ def _check(cfg: Config) -> None:
                     raise ConfigError(f"{where}: {name!r} is neither an experiment nor a group")
 
 
+def _merge(base: Any, over: Any, where: str) -> Any:
+    """`over` on top of `base`: mappings key by key (recursively), anything else replaced. A dataset entry
+    (`datasets.<name>`) is replaced whole: its files, checksums and source belong together."""
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return copy.deepcopy(over)
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        whole = where.endswith(".datasets")
+        merged[key] = copy.deepcopy(value) if whole or key not in base else _merge(base[key], value, f"{where}.{key}")
+    return merged
+
+
+def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
+    """Every preset as a complete mapping. `extends: P` starts from preset P (itself resolved first) and merges the
+    preset's own keys over it (_merge); its `description` is its own. Raises ConfigError for an unknown or looping
+    `extends`."""
+    resolved: dict[str, dict] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+        if name in resolved:
+            return resolved[name]
+        raw = presets[name]
+        if not isinstance(raw, dict):
+            raise ConfigError(f"presets.{name}: expected a mapping, got {raw!r}")
+        base_name = raw.get("extends")
+        if base_name is None:
+            result = copy.deepcopy(raw)
+        else:
+            if base_name not in presets:
+                raise ConfigError(f"presets.{name}.extends: {base_name!r} is not a preset; defined: "
+                                  f"{', '.join(presets)}")
+            if base_name in chain:
+                raise ConfigError(f"presets.{name}.extends: the chain {' -> '.join(chain + (base_name,))} loops")
+            base = {k: v for k, v in resolve(base_name, chain + (base_name,)).items() if k != "extends"}
+            result = _merge(base, raw, f"presets.{name}")
+        resolved[name] = result
+        return result
+
+    for name in presets:
+        resolve(name, (name,))
+    return resolved
+
+
+def validate_preset(preset: dict, name: str) -> None:
+    """Check a resolved preset against the params schema (workflow/schemas/params.schema.yaml, `$defs/preset`), the
+    one Snakemake validates params.yaml with; the error names the key's path."""
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/preset"})
+    errors = list(validator.iter_errors(preset))
+    if errors:
+        first = jsonschema.exceptions.best_match(errors)
+        while first.context:  # a oneOf/anyOf failure: report the branch that got furthest into the value
+            first = max(first.context, key=lambda e: len(e.absolute_path))
+        where = ".".join(str(p) for p in (f"presets.{name}", *first.absolute_path))
+        raise ConfigError(f"{where}: {first.message}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+
 def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
     """Read params.yaml; `preset` overrides its `preset` key (as `snakemake --config preset=...` does)."""
     path = Path(path)
@@ -354,9 +480,11 @@ def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> 
         for k, v in raw["experiments"].items():
             if isinstance(v, dict) and v.get("init") is not None:
                 raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
+        resolved = resolve_presets(raw["presets"])[name]
+        validate_preset(resolved, name)
         cfg = Config(
             preset_name=name,
-            preset=_build(Preset, raw["presets"][name], f"presets.{name}"),
+            preset=_build(Preset, resolved, f"presets.{name}"),
             experiments=experiments,
             tables=_build(dict[str, Table], raw["tables"], "tables"),
             raw=raw,

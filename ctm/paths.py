@@ -15,6 +15,16 @@ def remote_dir(preset: str, dataset: str) -> Path:
     return Path("resources") / preset / "remote" / dataset
 
 
+def weights_dir(preset: str) -> Path:
+    """The preset's ImageNet weights, downloaded and verified (`fetch_weights`); training loads them from here."""
+    return Path("resources") / preset / "weights"
+
+
+def weights_remote_dir(preset: str) -> Path:
+    """A synthetic preset's stand-in of the weights' host (`{remote}` in model.pretrained; `ctm standin-weights`)."""
+    return remote_dir(preset, "imagenet")
+
+
 def downloads_dir(preset: str, dataset: str) -> Path:
     """The downloaded (verified) files of a dataset, before extraction."""
     return Path("resources") / preset / "downloads" / dataset

@@ -34,7 +34,7 @@ def _write(tmp_path, mutate):
 
 def test_errors_name_the_key(tmp_path):
     path = _write(tmp_path, lambda r: r["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(lr="fast"))
-    with pytest.raises(ConfigError, match=r"presets.embedded.recipes.mini_kinetics_200.lr: expected float"):
+    with pytest.raises(ConfigError, match=r"presets.embedded.recipes.mini_kinetics_200.lr: 'fast' is not of type"):
         load_config(path)
     path = _write(tmp_path, lambda r: r["experiments"]["mk200_r50_tsn"].update(epochs=3))
     with pytest.raises(ConfigError, match=r"experiments.mk200_r50_tsn: unknown key\(s\) \['epochs'\]"):
@@ -96,3 +96,79 @@ def test_table_cells_and_group_members():
     assert cfg.members("ucf101_r101_ctm_res4x3") == [f"ucf101_s{k}_r101_ctm_res4x3" for k in (1, 2, 3)]
     assert [cfg.experiment(e).split for e in cfg.members("hmdb51_r101_tsn")] == [1, 2, 3]
     assert cfg.members("mk200_r50_tsn") == ["mk200_r50_tsn"]
+
+
+def _paper(raw) -> dict:
+    raw["preset"] = "paper"
+    return raw["presets"]["paper"]
+
+
+@pytest.mark.parametrize("pretrained, message", [
+    # one value for every backbone, as before
+    ("resnet50_v1", r"presets.paper.model.pretrained: 'resnet50_v1' is not of type 'object'"),
+    ({"resnet50": "resnet50_v1", "resnet101": "resnet50_v1"},
+     r"pretrained.resnet101: 'resnet50_v1' holds resnet50 weights, not resnet101's"),
+    ({"resnet50": "resnet50_v1", "resnet101": "https://example.org/w/resnet50-0676ba61.pth"},
+     r"pretrained.resnet101: .*holds resnet50 weights"),
+    ({"resnet50": "resnet50_v1"}, r"pretrained: no weights for \['resnet101'\], which \[.*'k600_r101_tsn'"),
+    ({"resnet50": "resnet50_v1", "resnet101": "resnet101_v3"}, r"'resnet101_v3' is neither a torchvision weight name"),
+    ({"resnet50": "resnet50_v1", "resnet101": "resnet101_v1", "resnet18": "x.pth"},
+     r"pretrained: .*'resnet18' is not one of"),
+])
+def test_pretrained_weights_are_per_backbone_and_checked_when_params_load(tmp_path, pretrained, message):
+    path = _write(tmp_path, lambda r: _paper(r)["model"].update(pretrained=pretrained))
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_each_experiment_records_its_own_backbones_weights():
+    cfg = load_config(PARAMS, "paper")
+    assert cfg.weights() == {"resnet50": "resnet50_v1", "resnet101": "resnet101_v1"}
+    assert cfg.experiment_params("mk200_r50_tsn")["model"]["pretrained"] == "resnet50_v1"
+    assert cfg.experiment_params("k600_r101_tsn")["model"]["pretrained"] == "resnet101_v1"
+    assert "limits" not in cfg.experiment_params("k600_r101_tsn")
+    assert load_config(PARAMS, "embedded").experiment_params("mk200_r50_tsn")["model"]["pretrained"] is None
+
+
+def test_rehearsal_is_the_paper_preset_but_data_weights_gpus_and_length():
+    """`extends: paper` keeps every setting the rehearsal does not name (docs/rehearsal.md)."""
+    paper, rehearsal = load_config(PARAMS, "paper").preset, load_config(PARAMS, "rehearsal").preset
+    assert rehearsal.extends == "paper" and rehearsal.device == paper.device == "cuda"
+    assert (rehearsal.input, rehearsal.test) == (paper.input, paper.test)
+    assert {k: v for k, v in vars(rehearsal.model).items() if k != "pretrained"} == \
+        {k: v for k, v in vars(paper.model).items() if k != "pretrained"}
+    for name, recipe in paper.recipes.items():
+        assert {**vars(rehearsal.recipes[name]), "gpus": recipe.gpus} == vars(recipe)
+        assert rehearsal.recipes[name].gpus == 1
+    assert all(spec.source == "synthetic" and spec.synthetic.height == 256 for spec in rehearsal.datasets.values())
+    assert set(rehearsal.model.pretrained) == set(paper.model.pretrained)
+    assert rehearsal.limits is not None and paper.limits is None
+    params = load_config(PARAMS, "rehearsal").experiment_params("mk200_r50_tsn")
+    assert params["limits"] == {"epochs": 2, "steps_per_epoch": 2} and params["test"]["max_videos"] == 12
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["presets"]["rehearsal"].update(extends="nope"), r"presets.rehearsal.extends: 'nope' is not a preset"),
+    (lambda r: r["presets"]["paper"].update(extends="rehearsal"),
+     r"presets.(paper|rehearsal).extends: the chain .* loops"),
+    (lambda r: r["presets"]["rehearsal"]["recipes"]["finetune"].update(gpus=0),
+     r"presets.rehearsal.recipes.finetune.gpus: 0 is less than the minimum"),
+    (lambda r: r["presets"]["rehearsal"]["limits"].update(epochs=0), r"presets.rehearsal.limits.epochs: 0 is less"),
+    (lambda r: r["presets"]["rehearsal"]["test"].update(num_crops=2),
+     r"presets.rehearsal.test.num_crops: 2 is not one"),
+    (lambda r: r["presets"]["embedded"].update(device="tpu"), r"presets.embedded.device: 'tpu' is not one of"),
+])
+def test_extended_presets_are_checked_after_merging(tmp_path, mutate, message):
+    def edit(raw):
+        raw["presets"]["rehearsal"].setdefault("test", {})
+        mutate(raw)
+        raw["preset"] = "rehearsal" if "rehearsal" in message else "embedded" if "embedded" in message else "paper"
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, edit))
+
+
+def test_a_dataset_of_an_extending_preset_replaces_the_base_ones_whole():
+    """The rehearsal's stand-ins take none of the paper's official URLs or checksums."""
+    ucf = load_config(PARAMS, "rehearsal").dataset("ucf101")
+    assert all(f.url.startswith("file://{remote}/") and f.sha256 is None for f in ucf.files.values())

@@ -8,17 +8,26 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ctm import paths
 from ctm.config import BACKBONES, COMPILE_MODES, Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.clips import normalise_uint8, split_available
+from ctm.data.prepare import resolve
 from ctm.data.store import Store
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
 
 
+def weights_spec(cfg: Config, exp: Experiment) -> str | None:
+    """The experiment's backbone weights (`model.pretrained`) with `{remote}` filled in (a stand-in's host folder)."""
+    spec = cfg.pretrained(exp)
+    return None if spec is None else resolve(spec, paths.weights_remote_dir(cfg.preset_name))
+
+
 def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:
-    """The experiment's network; with `pretrained`, its backbone starts from `model.pretrained` (if set)."""
+    """The experiment's network; with `pretrained`, its backbone starts from the ImageNet weights that
+    `model.pretrained` names for it (if any), fetched into (or found in) the preset's weights folder."""
     m, i = cfg.preset.model, cfg.preset.input
     model = CTMNet(
         depth=BACKBONES[exp.backbone],
@@ -33,8 +42,9 @@ def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool
         dropout=m.dropout,
         zero_init_residual=m.zero_init_residual,
     )
-    if pretrained and m.pretrained:
-        load_pretrained(model, m.pretrained)
+    spec = weights_spec(cfg, exp) if pretrained else None
+    if spec is not None:
+        load_pretrained(model, spec, cache=paths.weights_dir(cfg.preset_name))
     return model
 
 
@@ -76,6 +86,28 @@ def to_device(clips: torch.Tensor, device: torch.device) -> torch.Tensor:
     return clips.to(device, non_blocking=True)
 
 
+def shallow_fallback_messages() -> bool:
+    """Keep Inductor from formatting whole IR graphs into a log message; True if it had to be patched.
+
+    Before the log call became lazy (torch 2.13 has `LazyString(error.operator_str, ...)`), Inductor formatted
+    "Creating implicit fallback for: <op> <args>" for every custom op without a lowering (ctm::tcc_*, the folded
+    convolutions) whether or not the message is logged, and an argument's string is its whole upstream IR printed as
+    a tree: minutes for an op deep in ResNet-101. Every test compile interrupted in the rehearsal on torch 2.11 was in
+    that formatting (reports/rehearsal.md). The patch names the arguments' types instead; only the message changes."""
+    import inspect
+
+    from torch._inductor import exc, graph
+
+    if "LazyString(error.operator_str" in inspect.getsource(graph.GraphLowering.call_function):
+        return False
+
+    def operator_str(target, args, kwargs) -> str:
+        return f"  target: {target}\n  args: {[type(a).__name__ for a in args]}, kwargs: {sorted(kwargs or {})}"
+
+    exc.OperatorIssue.operator_str = staticmethod(operator_str)
+    return True
+
+
 def model_forward(net: torch.nn.Module, compile_model: bool = False, mode: str = "default"):
     """`forward(clips) -> logits` for loader batches on the device: normalises uint8 clips (ImageNet statistics),
     then runs `net`. With `compile_model`, the whole function is one torch.compile graph in `mode`, so the uint8 ->
@@ -87,4 +119,10 @@ def model_forward(net: torch.nn.Module, compile_model: bool = False, mode: str =
     def forward(clips: torch.Tensor) -> torch.Tensor:
         return net(normalise_uint8(clips) if clips.dtype == torch.uint8 else clips)
 
-    return torch.compile(forward, mode=None if mode == "default" else mode) if compile_model else forward
+    if not compile_model:
+        return forward
+    shallow_fallback_messages()
+    # Static shapes only (docs/protocol.md, "Compiled steps and batch shapes"): training batches are always full, and
+    # any other shape (the last chunk of a video's test views, a set smaller than one batch) compiles a graph of its
+    # own instead of one with a symbolic batch size, whose stride guesses broke cuDNN's weight gradients on an H200.
+    return torch.compile(forward, mode=None if mode == "default" else mode, dynamic=False)

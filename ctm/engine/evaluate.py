@@ -42,6 +42,16 @@ class SkipUndecodable(torch.utils.data.Dataset):
             return None, self.clips.labels[index], str(err)
 
 
+def balanced_subset(videos: pd.DataFrame, count: int | None) -> pd.DataFrame:
+    """The first `count` videos taking classes in turn (each class's first video, then each one's second, ...), in
+    their original order; all of them when `count` is None or not smaller (a rehearsal's `limits.test_videos`)."""
+    if count is None or len(videos) <= count:
+        return videos
+    turn = videos.groupby("label", sort=False).cumcount()
+    keep = turn.reset_index(drop=True).sort_values(kind="stable").index[:count]
+    return videos.iloc[sorted(keep)]
+
+
 class StaleCheckpointError(RuntimeError):
     """The checkpoint was trained with other parameters than params.yaml now gives."""
 
@@ -89,7 +99,9 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     if classes != ckpt["classes"]:
         raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
     test = cfg.preset.test
-    dataset = SkipUndecodable(VideoClips(root, split.videos, cfg.preset.input, "test", test=test, store=opened,
+    limits = cfg.preset.limits
+    videos = balanced_subset(split.videos, limits.test_videos if limits is not None else None)
+    dataset = SkipUndecodable(VideoClips(root, videos, cfg.preset.input, "test", test=test, store=opened,
                                          uint8=opened is not None))
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=recipe.num_workers,
                                          collate_fn=lambda item: item)
@@ -125,6 +137,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
         "skipped": skipped,
         "num_train_videos": ckpt["summary"]["num_train_videos"],
         "num_train_missing": ckpt["summary"]["num_train_missing"],
+        **({"num_val_capped": len(split.videos) - len(videos)} if limits is not None else {}),
         "views_per_video": test.num_clips * test.num_crops,
         "averaging": test.averaging,
         "reduction": cfg.preset.model.reduction,

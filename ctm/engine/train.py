@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ctm.config import Config
+from ctm.config import Config, Limits, Recipe
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
 from ctm.engine.build import build_model, load_split, model_forward, to_device
@@ -86,6 +86,16 @@ def epoch_batches(num_videos: int, batch_size: int, seed: int, epoch: int) -> li
     return [order[i : i + batch_size] for i in range(0, usable, batch_size)]
 
 
+def capped_schedule(recipe: Recipe, limits: Limits | None) -> tuple[int, list[int]]:
+    """(epochs, lr milestones) of a run: the recipe's, or under a rehearsal's epoch cap E below the recipe's epochs,
+    E epochs with each milestone m moved to round(m * E / epochs) (at least 1), so that the lr still decays within the
+    run as the recipe's does (MultiStepLR applies a milestone given twice twice)."""
+    cap = limits.epochs if limits is not None else None
+    if cap is None or cap >= recipe.epochs:
+        return recipe.epochs, list(recipe.lr_milestones)
+    return cap, [max(1, round(m * cap / recipe.epochs)) for m in recipe.lr_milestones]
+
+
 class _SigtermFlag:
     """Within the block, SIGTERM sets `.raised` instead of killing the process."""
 
@@ -144,7 +154,9 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
                                 momentum=recipe.momentum, weight_decay=recipe.weight_decay, fused=cuda or None)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.lr_milestones, recipe.lr_gamma)
+    epochs, milestones = capped_schedule(recipe, cfg.preset.limits)
+    max_steps = cfg.preset.limits.steps_per_epoch if cfg.preset.limits is not None else None
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, recipe.lr_gamma)
     net = model
     if world.distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
@@ -156,7 +168,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
 
     log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
-    start_epoch, start_step, stats = 0, 0, EpochStats()
+    start_epoch, start_step, stats, lines = 0, 0, EpochStats(), []
     saved = torch.load(resume_path, map_location=device, weights_only=False) if resume_path.exists() else None
     if saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size:
         model.load_state_dict(saved["model"])
@@ -164,9 +176,10 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         scheduler.load_state_dict(saved["scheduler"])
         start_epoch, start_step = saved["epoch"], saved["batch"]
         stats = EpochStats(**saved["stats"][world.rank])
+        # the finished epochs' records travel in resume.pt: Snakemake deletes a failed job's log.jsonl before a retry
+        lines = saved.get("log", [])[:start_epoch]
     barrier(world)  # every process has read resume.pt before the main one rewrites anything
     if world.is_main:
-        lines = log_path.read_text().splitlines()[:start_epoch] if log_path.exists() else []
         log_path.write_text("".join(line + "\n" for line in lines))
 
     def save_state(epoch: int, step: int, stats: EpochStats) -> None:
@@ -178,15 +191,15 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         if world.is_main:
             save_torch({"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch, "batch": step, "stats": gathered,
-                        "world_size": world.size}, resume_path)
+                        "world_size": world.size, "log": log_path.read_text().splitlines()}, resume_path)
         barrier(world)
 
     with _SigtermFlag() as sigterm:
-        for epoch in range(start_epoch, recipe.epochs):
+        for epoch in range(start_epoch, epochs):
             dataset.set_epoch(epoch)
             train_mode(model, frozen)
             lr = optimizer.param_groups[0]["lr"]
-            batches = epoch_batches(len(dataset), recipe.batch_size, recipe.seed, epoch)
+            batches = epoch_batches(len(dataset), recipe.batch_size, recipe.seed, epoch)[:max_steps]
             first = start_step if epoch == start_epoch else 0
             if first == 0:
                 stats = EpochStats()
@@ -198,7 +211,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
             clips_iter = iter(loader)
             sums = _DeviceSums(device)
             start = tick = time.perf_counter() - stats.elapsed
-            bar = progress_bar(range(first, len(batches)), desc=f"{experiment} epoch {epoch + 1}/{recipe.epochs}",
+            bar = progress_bar(range(first, len(batches)), desc=f"{experiment} epoch {epoch + 1}/{epochs}",
                                disable=not progress, unit="step", initial=first, total=len(batches))
             for step in bar:
                 optimizer.zero_grad(set_to_none=True)
@@ -242,7 +255,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 with open(log_path, "a") as f:
                     f.write(json.dumps(record) + "\n")
             save_state(epoch + 1, 0, EpochStats())
-            if any_across(world, sigterm.raised) and epoch + 1 < recipe.epochs:
+            if any_across(world, sigterm.raised) and epoch + 1 < epochs:
                 raise Preempted(f"SIGTERM: state saved to {resume_path} after epoch {epoch + 1}; "
                                 "run the same command again to resume")
 
@@ -252,7 +265,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         "num_classes": len(classes),
         "num_train_videos": len(dataset),
         "num_train_missing": split.num_missing,
-        "epochs": recipe.epochs,
+        "epochs": epochs,
         "fresh_modules": fresh,
         "frozen_bn": len(frozen),
     }

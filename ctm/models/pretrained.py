@@ -1,6 +1,7 @@
-"""ImageNet initialisation from torchvision checkpoints: by weight name, URL or local path.
+"""ImageNet initialisation from torchvision checkpoints: by weight name, URL (http, https, file://) or local path.
 
-Downloads (ctm.data.download) go to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are
+Downloads (ctm.data.download) go to the folder the caller names (training: the preset's weights folder,
+ctm.paths.weights_dir) or to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are
 verified against the sha256 prefix that torchvision puts in the file name (`resnet50-0676ba61.pth`); a mismatch is an
 error and the file is kept aside, never loaded. Loading is strict except for the classifier (`fc.*`, a new head) and
 the CTM blocks (`ctm_blocks.*`, new modules).
@@ -9,7 +10,6 @@ the CTM blocks (`ctm_blocks.*`, new modules).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -17,14 +17,8 @@ import torch
 from torch import nn
 
 from ctm.data.download import DownloadError, download, file_digests
+from ctm.names import TORCHVISION_WEIGHTS, sha256_prefix, weights_url
 
-TORCHVISION_URL = "https://download.pytorch.org/models/"
-TORCHVISION_WEIGHTS = {  # ../shared/notes/datasets.md: torchvision's ImageNet weights (top-1 76.13/80.86/77.37/81.89)
-    "resnet50_v1": "resnet50-0676ba61.pth",
-    "resnet50_v2": "resnet50-11ad3fa6.pth",
-    "resnet101_v1": "resnet101-63fe2227.pth",
-    "resnet101_v2": "resnet101-cd907fc2.pth",
-}
 NEW_MODULES = ("fc.", "ctm_blocks.")
 
 
@@ -36,15 +30,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CTM_CACHE", Path.home() / ".cache" / "ctm"))
 
 
-def sha256_prefix(path: Path) -> str | None:
-    """The 8+ hex digits torchvision appends to a file name (`name-<sha256 prefix>.pth`), if any."""
-    match = re.search(r"-([0-9a-f]{8,64})\.pth?$", path.name)
-    return match.group(1) if match else None
-
-
 def verify(path: Path) -> None:
     """Check a local file against the sha256 prefix in its name; a mismatch moves it aside to `<name>.bad`."""
-    prefix = sha256_prefix(path)
+    prefix = sha256_prefix(path.name)
     if prefix is None:
         return
     digest = file_digests(path)["sha256"]
@@ -57,25 +45,26 @@ def verify(path: Path) -> None:
 
 def fetch(url: str, dest_dir: Path | None = None, retries: int = 4, backoff_s: float = 1.0,
           timeout: float = 60.0) -> Path:
-    """Download `url` into the cache unless a verified copy is there; return the local path.
+    """Download `url` into `dest_dir` (default: the cache) unless a verified copy is there; return the local path.
 
     ctm.data.download does the work: bytes go to `<name>.part`, which a later try resumes with a Range request;
     the finished file is checked against the sha256 prefix in its name (a mismatch is kept as `<name>.bad`).
     """
     dest = (dest_dir or cache_dir()) / Path(url).name
     try:
-        return download(url, dest, sha256=sha256_prefix(dest), retries=retries, backoff_s=backoff_s,
+        return download(url, dest, sha256=sha256_prefix(dest.name), retries=retries, backoff_s=backoff_s,
                         timeout_s=timeout)
     except DownloadError as err:
         raise PretrainedError(str(err)) from None
 
 
-def resolve(spec: str) -> Path:
-    """A torchvision weight name (resnet50_v1, ...), an http(s) URL, or a local path -> a verified local file."""
-    if spec in TORCHVISION_WEIGHTS:
-        return fetch(TORCHVISION_URL + TORCHVISION_WEIGHTS[spec])
-    if spec.startswith(("http://", "https://")):
-        return fetch(spec)
+def resolve(spec: str, cache: Path | None = None) -> Path:
+    """A torchvision weight name (resnet50_v1, ...), a URL (http, https, file://) or a local path -> a verified local
+    file. Downloads go to `cache` (default $CTM_CACHE); the workflow passes the preset's weights folder, which its
+    `fetch_weights` rule has filled, so concurrent training jobs never download the same file at once."""
+    url = weights_url(spec)
+    if url is not None:
+        return fetch(url, cache)
     path = Path(spec)
     if not path.is_file():
         raise PretrainedError(f"pretrained weights {spec!r}: not a known name ({', '.join(TORCHVISION_WEIGHTS)}), "
@@ -84,9 +73,9 @@ def resolve(spec: str) -> Path:
     return path
 
 
-def load_pretrained(model: nn.Module, spec: str) -> list[str]:
+def load_pretrained(model: nn.Module, spec: str, cache: Path | None = None) -> list[str]:
     """Load ImageNet weights into `model`'s backbone; return the keys left at their initialisation (new modules)."""
-    path = resolve(spec)
+    path = resolve(spec, cache)
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     own = model.state_dict()

@@ -138,9 +138,9 @@ def _fmt(v: float | None, signed: bool = True) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else (f"{v:+.2f}" if signed else f"{v:.2f}")
 
 
-def to_markdown(results: list[dict], preset: str) -> str:
+def to_markdown(results: list[dict], preset: str, synthetic: bool = True) -> str:
     lines = ["# The paper's claims, checked", "", f"Preset: `{preset}`. {RULE}", ""]
-    if preset != "paper":
+    if synthetic:
         lines += ["On a synthetic preset the verdicts test the pipeline on stand-in data, not the paper's claims on "
                   "its datasets.", ""]
     for r in results:
@@ -157,10 +157,11 @@ def to_markdown(results: list[dict], preset: str) -> str:
     return "\n".join(lines)
 
 
-def write_claims(frames: dict[str, pd.DataFrame | None], out_dir: str | Path, preset: str) -> list[dict]:
+def write_claims(frames: dict[str, pd.DataFrame | None], out_dir: str | Path, preset: str,
+                 synthetic: bool = True) -> list[dict]:
     """out_dir/claims.md and out_dir/claims.json (the rule, the margin and every claim's verdict)."""
     results = evaluate_claims(frames)
     out_dir = Path(out_dir)
-    save_text(to_markdown(results, preset), out_dir / "claims.md")
+    save_text(to_markdown(results, preset, synthetic), out_dir / "claims.md")
     save_json({"preset": preset, "rule": RULE, "margin": MARGIN, "claims": results}, out_dir / "claims.json")
     return results

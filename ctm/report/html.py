@@ -202,7 +202,7 @@ def render(frames: dict[str, pd.DataFrame], missing: dict[str, str], claims: lis
             f"<code>{_e(preset)}</code>)</h1>", f'<p class="meta">{_e(provenance["preset_description"])}</p>',
             f'<p class="meta">params.yaml hash <code>{_e(provenance["params_hash"])}</code>, generated '
             f'{_e(provenance["generated_utc"])} UTC.</p>']
-    if preset != "paper":
+    if provenance["synthetic_data"]:
         head.append('<p class="warn">Synthetic preset: the pipeline runs on stand-in data, so the paper\'s values '
                     "are for different datasets and are shown for reference only; the claims' verdicts test the "
                     "pipeline, not the paper.</p>")

@@ -145,6 +145,7 @@ def collect(cfg: Config, logs_dir: str | Path | None, runs_dir: str | Path, repo
         "params_hash": cfg.params_hash(),
         "preset": cfg.preset_name,
         "preset_description": cfg.preset.description,
+        "synthetic_data": cfg.preset.synthetic,
         "hardware": hardware(),
         "software": software(),
         "jobs": jobs,

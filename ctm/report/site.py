@@ -38,10 +38,10 @@ def build_site(cfg: Config, out_dir: str | Path, tables_dir: str | Path, runs_di
     """Write out_dir/{claims.md, claims.json, provenance.json, index.html, figures/*.png}; returns a summary."""
     out_dir = Path(out_dir)
     frames, missing = load_frames(cfg, tables_dir)
-    claims = write_claims(frames, out_dir, cfg.preset_name)
+    claims = write_claims(frames, out_dir, cfg.preset_name, cfg.preset.synthetic)
     used = {e for t in cfg.tables.values() for n in t.names() for e in cfg.members(n)}
     experiments = [e for e in cfg.experiments if e in used]  # params.yaml's order
-    figures = write_figures(frames, runs_dir, out_dir / "figures", cfg.preset_name != "paper", experiments)
+    figures = write_figures(frames, runs_dir, out_dir / "figures", cfg.preset.synthetic, experiments)
     provenance = write_provenance(cfg, out_dir, logs_dir, runs_dir, repo)
     shown = {t: df if df is not None else paper_only_frame(t) for t, df in frames.items()}
     save_text(render(shown, missing, claims, figures, provenance), out_dir / "index.html")

@@ -185,7 +185,7 @@ def to_markdown(cfg: Config, table: str, df: pd.DataFrame) -> str:
              "forward FLOPs per clip at the preset's input (1 multiply-add = 2 FLOPs; `ctm model-info`). Training "
              "clips/s: mean over the epochs of log.jsonl.", paper.note,
              backbones_note(paper)]
-    if cfg.preset_name != "paper":
+    if cfg.preset.synthetic:
         notes.append("On a synthetic preset the paper column is for reference only: the data differ.")
     refs = sorted({n for r in paper.rows.values() if r.literature for n in r.refs})
     if refs:

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
 from ctm.data.prepare import resolve
+from ctm.names import sha256_prefix, weights_file_name, weights_url
 
 CFG = load_config("params.yaml", config["preset"])
 PRESET = CFG.preset_name
@@ -44,7 +45,7 @@ def experiment_root(wildcards):
     return dataset_root(CFG.experiment(wildcards.experiment).dataset)
 
 
-GPU = PRESET == "paper"  # the paper preset trains on GPUs; the embedded one on one CPU core per job
+GPU = CFG.preset.device == "cuda"  # GPU presets claim GPUs; the embedded one runs one CPU core per job
 
 
 def experiment_gpus(wildcards):
@@ -63,6 +64,26 @@ def experiment_store(wildcards):
     return str(paths.store_dir(PRESET, CFG.experiment(wildcards.experiment).dataset))
 
 
+# ---- ImageNet weights (workflow/rules/weights.smk) ----
+# WEIGHTS: {file name: URL} of the weights that experiments start from (a local path needs no rule);
+# STANDIN_WEIGHTS: {file name: backbone} of those a synthetic preset publishes itself (`{remote}` in the URL)
+WEIGHTS, STANDIN_WEIGHTS = {}, {}
+for _backbone, _spec in CFG.weights().items():
+    if weights_url(_spec) is not None:
+        WEIGHTS[weights_file_name(_spec)] = resolve(weights_url(_spec), paths.weights_remote_dir(PRESET))
+        if "{remote}" in _spec:
+            STANDIN_WEIGHTS[weights_file_name(_spec)] = _backbone
+
+
+def experiment_weights(wildcards):
+    """An experiment that starts from ImageNet waits for its backbone's weights in the preset's weights folder."""
+    exp = CFG.experiment(wildcards.experiment)
+    spec = CFG.pretrained(exp)
+    if exp.init is not None or spec is None or weights_url(spec) is None:
+        return []
+    return [str(paths.weights_dir(PRESET) / weights_file_name(spec))]
+
+
 def parent_checkpoint(wildcards):
     """A fine-tuning experiment waits for its parent's checkpoint (`init` in params.yaml)."""
     parent = CFG.experiment(wildcards.experiment).init
@@ -78,6 +99,12 @@ def table_inputs(wildcards):
     names = CFG.tables[wildcards.table].names()
     members = [e for n in names for e in CFG.members(n)]
     return [f"{run_dir(n)}/metrics.json" for n in names] + [f"{run_dir(e)}/log.jsonl" for e in members]
+
+
+def test_params():
+    """What decides an experiment's test metrics besides its checkpoint (a change reruns the evaluation)."""
+    limits = CFG.preset.limits
+    return {**CFG.preset.test.__dict__, **({"max_videos": limits.test_videos} if limits is not None else {})}
 
 
 def training_params(wildcards):

@@ -63,6 +63,8 @@ rule extract:
         runtime=240,
     log:
         f"logs/{PRESET}/extract/{{dataset}}/{{file}}.log",
+    benchmark:
+        f"logs/{PRESET}/benchmarks/extract/{{dataset}}/{{file}}.tsv"
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -78,6 +80,8 @@ rule place_file:
         file=PLAIN_FILES,
     log:
         f"logs/{PRESET}/place_file/{{dataset}}/{{file}}.log",
+    benchmark:
+        f"logs/{PRESET}/benchmarks/place_file/{{dataset}}/{{file}}.tsv"
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -95,7 +99,7 @@ rule fetch_clips:
     threads: 8
     resources:
         mem_mb=4000,
-        runtime=lambda w: 60 if PRESET != "paper" else 7 * 24 * 60,
+        runtime=lambda w: 7 * 24 * 60 if CFG.dataset(w.dataset).source == "download" else 60,
     log:
         f"logs/{PRESET}/fetch_clips/{{dataset}}.log",
     benchmark:
@@ -116,10 +120,10 @@ rule decode:
         preset=PRESET,
         root=lambda w: dataset_root(w.dataset),
         short_side=CFG.preset.input.resize_short,  # `ctm decode --preset` reads it; here it reruns decode on change
-    threads: 2 if PRESET != "paper" else 16
+    threads: 16 if GPU else 2
     resources:
         mem_mb=4000,
-        runtime=lambda w: 60 if PRESET != "paper" else 24 * 60,
+        runtime=lambda w: 24 * 60 if CFG.dataset(w.dataset).source == "download" else 60,
     log:
         f"logs/{PRESET}/decode/{{dataset}}.log",
     benchmark:

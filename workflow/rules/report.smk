@@ -12,6 +12,8 @@ rule aggregate:
         preset=PRESET,
     log:
         f"logs/{PRESET}/aggregate/{{group}}.log",
+    benchmark:
+        f"logs/{PRESET}/benchmarks/aggregate/{{group}}.tsv"
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -37,6 +39,8 @@ rule report_table:
         input=CFG.preset.input.__dict__,
     log:
         f"logs/{PRESET}/report/{{table}}.log",
+    benchmark:
+        f"logs/{PRESET}/benchmarks/report/{{table}}.tsv"
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -60,6 +64,8 @@ rule report_site:
         tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
     log:
         f"logs/{PRESET}/report/site.log",
+    benchmark:
+        f"logs/{PRESET}/benchmarks/report/site.tsv"
     conda:
         "../envs/ctm.yaml"
     shell:

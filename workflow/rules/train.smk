@@ -5,6 +5,7 @@ rule train:
     input:
         store=experiment_store,
         parent=parent_checkpoint,
+        weights=experiment_weights,
     output:
         checkpoint=f"results/{PRESET}/runs/{{experiment}}/checkpoint.pt",
         log=f"results/{PRESET}/runs/{{experiment}}/log.jsonl",
@@ -44,7 +45,7 @@ rule evaluate:
         confusion=f"results/{PRESET}/runs/{{experiment}}/confusion.csv",
     params:
         preset=PRESET,
-        test=CFG.preset.test.__dict__,
+        test=test_params(),
         run=lambda w: run_dir(w.experiment),
         root=experiment_root,
     threads: cores_per_cpu_job() if not GPU else 8

@@ -1,0 +1,52 @@
+# ImageNet weights: downloaded once per preset into resources/<preset>/weights (verified against the sha256 prefix in
+# torchvision's file names), where every training job that starts from ImageNet finds them. A synthetic preset whose
+# model.pretrained names `{remote}` publishes stand-in weights there first (ctm.models.standin_weights).
+
+
+if STANDIN_WEIGHTS:
+
+    rule publish_weights:
+        output:
+            f"resources/{PRESET}/remote/imagenet/{{weights}}",
+        wildcard_constraints:
+            weights="|".join(re.escape(name) for name in STANDIN_WEIGHTS),
+        params:
+            backbone=lambda w: STANDIN_WEIGHTS[w.weights],
+            width=CFG.preset.model.width,
+        resources:
+            mem_mb=4000,
+            runtime=10,
+        log:
+            f"logs/{PRESET}/publish_weights/{{weights}}.log",
+        benchmark:
+            f"logs/{PRESET}/benchmarks/publish_weights/{{weights}}.tsv"
+        conda:
+            "../envs/ctm.yaml"
+        shell:
+            "ctm standin-weights --backbone {params.backbone} --width {params.width} --out {output} > {log} 2>&1"
+
+
+if WEIGHTS:
+
+    rule fetch_weights:
+        input:
+            lambda w: [f"resources/{PRESET}/remote/imagenet/{w.weights}"] if w.weights in STANDIN_WEIGHTS else [],
+        output:
+            f"resources/{PRESET}/weights/{{weights}}",
+        wildcard_constraints:
+            weights="|".join(re.escape(name) for name in WEIGHTS),
+        params:
+            url=lambda w: WEIGHTS[w.weights],
+            check=lambda w: f"--sha256 {sha256_prefix(w.weights)}" if sha256_prefix(w.weights) else "",
+        retries: 2
+        resources:
+            mem_mb=500,
+            runtime=60,
+        log:
+            f"logs/{PRESET}/fetch_weights/{{weights}}.log",
+        benchmark:
+            f"logs/{PRESET}/benchmarks/fetch_weights/{{weights}}.tsv"
+        conda:
+            "../envs/ctm.yaml"
+        shell:
+            "ctm download '{params.url}' --out {output} {params.check} --no-progress > {log} 2>&1"
