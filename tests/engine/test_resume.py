@@ -1,14 +1,11 @@
 """Kill-and-resume: a run stopped by SIGTERM and started again ends with the same weights as an uninterrupted one."""
 
 import copy
-import os
-import signal
 
 import pytest
 import torch
 import yaml
 
-import ctm.engine.train as train_module
 from ctm.cli import main
 from ctm.config import load_config
 from ctm.data.synthetic import write_mini_kinetics_200
@@ -34,31 +31,6 @@ def setup(tmp_path_factory, tiny_params):
     torch.set_num_threads(threads)
 
 
-def sigterm_at(monkeypatch, epoch: int, batch: int):
-    """Deliver a real SIGTERM to this process after `batch` (1-based) of `epoch` (0-based) has been drawn."""
-    real = train_module.progress_bar
-    seen = {"epoch": -1}
-
-    def wrapped(iterable, **kwargs):
-        seen["epoch"] += 1
-        bar = real(iterable, **kwargs)
-        current = seen["epoch"]
-
-        class Killing:
-            def __iter__(self):
-                for i, item in enumerate(bar, start=kwargs.get("initial", 0) + 1):
-                    if current == epoch and i == batch:
-                        os.kill(os.getpid(), signal.SIGTERM)
-                    yield item
-
-            def set_postfix(self, **kw):
-                bar.set_postfix(**kw)
-
-        return Killing()
-
-    monkeypatch.setattr(train_module, "progress_bar", wrapped)
-
-
 def weights(path):
     return torch.load(path, weights_only=False)["model"]
 
@@ -71,7 +43,8 @@ def uninterrupted(setup):
 
 
 @pytest.mark.parametrize("epoch, batch", [(1, 3), (0, -1)])  # mid-epoch, and on an epoch's last batch
-def test_killed_run_resumes_to_identical_weights(setup, uninterrupted, monkeypatch, tmp_path, epoch, batch):
+def test_killed_run_resumes_to_identical_weights(setup, uninterrupted, monkeypatch, tmp_path, sigterm_at, epoch,
+                                                 batch):
     base, cfg, num_batches = setup
     out = tmp_path / "run"
     last = batch == -1
@@ -90,13 +63,31 @@ def test_killed_run_resumes_to_identical_weights(setup, uninterrupted, monkeypat
     assert len((out / "log.jsonl").read_text().splitlines()) == 3
 
 
-def test_resume_state_from_other_params_is_ignored(setup, uninterrupted, monkeypatch, tmp_path):
-    base, cfg, num_batches = setup
-    out = tmp_path / "run"
+def preempted_run(setup, monkeypatch, sigterm_at, out):
+    """A run stopped by SIGTERM in its second epoch (resume.pt written)."""
+    base, cfg, _ = setup
     with monkeypatch.context() as m:
         sigterm_at(m, 1, 2)
         with pytest.raises(Preempted):
             train(cfg, EXPERIMENT, base / "data", out, progress=False)
+
+
+def test_resume_restores_the_finished_epochs_records_that_a_retry_deleted(setup, monkeypatch, tmp_path, sigterm_at):
+    """Snakemake removes a failed job's outputs (log.jsonl) before its retry; the records come back from resume.pt."""
+    base, cfg, _ = setup
+    out = tmp_path / "run"
+    preempted_run(setup, monkeypatch, sigterm_at, out)
+    first = (out / "log.jsonl").read_text().splitlines()
+    (out / "log.jsonl").unlink()
+    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    lines = (out / "log.jsonl").read_text().splitlines()
+    assert len(first) == 1 and len(lines) == 3 and lines[0] == first[0]
+
+
+def test_resume_state_from_other_params_is_ignored(setup, uninterrupted, monkeypatch, tmp_path, sigterm_at):
+    base, cfg, _ = setup
+    out = tmp_path / "run"
+    preempted_run(setup, monkeypatch, sigterm_at, out)
     state = torch.load(out / "resume.pt", weights_only=False)
     state["params"]["recipe"]["lr"] = 123.0  # as if params.yaml had changed since
     torch.save(state, out / "resume.pt")
@@ -105,7 +96,7 @@ def test_resume_state_from_other_params_is_ignored(setup, uninterrupted, monkeyp
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)  # trained from scratch, not resumed
 
 
-def test_cli_exits_with_the_retry_code(setup, monkeypatch, tmp_path):
+def test_cli_exits_with_the_retry_code(setup, monkeypatch, tmp_path, sigterm_at):
     base, _, _ = setup
     sigterm_at(monkeypatch, 0, 2)
     code = main(["train", "--experiment", EXPERIMENT, "--params", str(base / "params.yaml"), "--root",
