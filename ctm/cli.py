@@ -25,6 +25,7 @@ USER_ERRORS = {
     "ctm.models.pretrained": ("PretrainedError",),
     "ctm.engine.aggregate": ("AggregateError",),
     "ctm.engine.finetune": ("InitError",),
+    "ctm.engine.checkpoints": ("CheckpointError",),
     "builtins": ("FileNotFoundError", "KeyError"),
 }
 # Verbs that live in their own module under ctm/commands/. Each module defines
@@ -72,7 +73,7 @@ def _train(args: argparse.Namespace) -> dict:
     parent = cfg.experiment(args.experiment).init
     init = args.init_checkpoint or (parent and paths.run_dir(cfg.preset_name, parent) / "checkpoint.pt")
     return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
-                 store=args.store)
+                 store=args.store, force=args.force)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
     p.add_argument("--init-checkpoint", help="parent checkpoint.pt of a fine-tuning experiment "
                    "(default: results/<preset>/runs/<init experiment>/checkpoint.pt)")
+    p.add_argument("--force", action="store_true", help="train again although the run folder holds a checkpoint "
+                   "finished with the same params (it is kept aside as checkpoint.pt.stale-N)")
     _common(p)
     p.set_defaults(func=_train)
 
@@ -190,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         result = args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: what is written stays consistent (atomic files, .part downloads)
+        print(f"ctm {args.verb}: interrupted; run the same command again to go on from what is done",
+              file=sys.stderr)
+        return 130
     except Exception as err:
         train = sys.modules.get("ctm.engine.train")
         if train is not None and isinstance(err, train.Preempted):

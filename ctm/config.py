@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -300,6 +301,8 @@ def _build(cls: Any, data: Any, where: str) -> Any:
         return _build(inner, data, where)
     if cls is float and isinstance(data, int) and not isinstance(data, bool):
         return float(data)
+    if cls is float and isinstance(data, float) and not math.isfinite(data):
+        raise ConfigError(f"{where}: expected a finite number, got {data!r}")
     if cls in (int, float, str, bool) and not (isinstance(data, cls) and not (cls is int and isinstance(data, bool))):
         raise ConfigError(f"{where}: expected {cls.__name__}, got {data!r}")
     return data

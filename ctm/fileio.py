@@ -49,3 +49,21 @@ def save_json(obj: Any, path: str | os.PathLike) -> Path:
 def save_text(text: str, path: str | os.PathLike) -> Path:
     """Write `text` with LF line endings."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def read_json_object(path: str | os.PathLike, keys: tuple[str, ...], error: type[Exception], fix: str) -> dict:
+    """The JSON object in `path`, which must hold `keys`; otherwise `error` naming the file, what is wrong and `fix`.
+    FileNotFoundError passes through."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise error(f"{path}: not valid JSON ({err}); {fix}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text; {fix}") from None
+    if not isinstance(value, dict):
+        raise error(f"{path}: holds a JSON {type(value).__name__}, not an object; {fix}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise error(f"{path}: lacks {missing}; {fix}")
+    return value

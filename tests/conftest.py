@@ -1,3 +1,5 @@
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,35 @@ def tiny_params() -> dict:
     for recipe in emb["recipes"].values():
         recipe.update(epochs=1, batch_size=4, lr_milestones=[1])
     return params
+
+@pytest.fixture
+def sigterm_at():
+    """sigterm_at(monkeypatch, epoch, batch): deliver a real SIGTERM to this process after `batch` (1-based) of
+    `epoch` (0-based) has been drawn by ctm.engine.train."""
+
+    import ctm.engine.train as train_module
+
+    def arm(monkeypatch, epoch: int, batch: int) -> None:
+        real = train_module.progress_bar
+        seen = {"epoch": -1}
+
+        def wrapped(iterable, **kwargs):
+            seen["epoch"] += 1
+            bar = real(iterable, **kwargs)
+            current = seen["epoch"]
+
+            class Killing:
+                def __iter__(self):
+                    for i, item in enumerate(bar, start=kwargs.get("initial", 0) + 1):
+                        if current == epoch and i == batch:
+                            os.kill(os.getpid(), signal.SIGTERM)
+                        yield item
+
+                def set_postfix(self, **kw):
+                    bar.set_postfix(**kw)
+
+            return Killing()
+
+        monkeypatch.setattr(train_module, "progress_bar", wrapped)
+
+    return arm

@@ -34,7 +34,7 @@ def _download(args: argparse.Namespace) -> dict:
 
 def _extract(args: argparse.Namespace) -> dict:
     paths = extract(Path(args.archive), Path(args.out), strip_components=args.strip_components,
-                    inner_rars=args.inner_rars, progress=not args.no_progress)
+                    inner_rars=args.inner_rars, progress=not args.no_progress, max_ratio=args.max_ratio)
     return {"archive": args.archive, "out": args.out, "paths": [str(p) for p in paths]}
 
 
@@ -56,5 +56,7 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--strip-components", type=int, default=0, help="leading folders to drop, like tar's")
     p.add_argument("--inner-rars", action="store_true",
                    help="also extract the .rar files found at the top (HMDB-51's per-class RARs), then delete them")
+    p.add_argument("--max-ratio", type=float, default=100.0,
+                   help="refuse an archive whose entries declare more than this many times its size (default 100)")
     common(p)
     p.set_defaults(func=_extract)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctm.data.hmdb51 import hmdb51_classes, read_hmdb51
-from ctm.data.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200
+from ctm.data.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200, relative_inside
 from ctm.data.ucf101 import read_ucf101, ucf101_classes
 
 READERS: dict[str, Callable[[Path, int], pd.DataFrame]] = {
@@ -42,7 +42,10 @@ def read_annotations(dataset: str, root: str | Path, split: int = 1) -> pd.DataF
     Kinetics datasets have one split and ignore it. Malformed or missing files raise AnnotationError.
     """
     _check_dataset(dataset)
-    return READERS[dataset](Path(root), split)
+    rows = READERS[dataset](Path(root), split)
+    for video in rows["video"]:  # each reader checks its lines; this holds for any reader added later
+        relative_inside(video, f"{dataset} annotations under {root}")
+    return rows
 
 
 def dataset_classes(dataset: str, root: str | Path) -> list[str]:

@@ -31,13 +31,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ctm.data.kinetics import relative_inside
 from ctm.data.store import (
     StoreError,
     StoreFormat,
@@ -184,11 +187,14 @@ def decode_video(root: Path, video: str, out: Path, fmt: StoreFormat) -> dict:
         chunks, error, shape = _collect(_pyav_frames(src), fmt.short_side)
     decoded = sum(len(c) for c in chunks)
     row.update(source_height=shape[0], source_width=shape[1])
+    # A cut AVI without its index declares only the frames it still holds, so the container is checked whatever
+    # the frame counts say (RIFF size, mp4 box sizes).
+    cut = container_truncation(src)
+    if cut:
+        return {**row, "status": "truncated", "reason": f"{cut}; {decoded} of {declared} frames decode"}
     if decoded < declared:
-        cut = container_truncation(src)
-        if cut or decoded < MIN_DECODED_FRACTION * declared:
-            return {**row, "status": "truncated" if cut else "undecodable",
-                    "reason": f"{cut + '; ' if cut else ''}{decoded} of {declared} frames decode ({error})"}
+        if decoded < MIN_DECODED_FRACTION * declared:
+            return {**row, "status": "undecodable", "reason": f"{decoded} of {declared} frames decode ({error})"}
         row["reason"] = "; ".join(filter(None, [f"the container declares {declared} frames, {decoded} decode ({error})",
                                                 row["reason"]]))
     if decoded > declared:  # PyAV found more frames than decord's count: keep decord's numbering
@@ -198,6 +204,10 @@ def decode_video(root: Path, video: str, out: Path, fmt: StoreFormat) -> dict:
     size = write_entry(out / rel, frames, fmt, fps)
     return {**row, "num_frames": decoded, "height": frames.shape[1], "width": frames.shape[2], "path": rel,
             "bytes": size}
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _decode_job(job: tuple) -> dict:
@@ -255,6 +265,8 @@ def decode_videos(
     "short_videos" (ok videos with fewer than `window` frames), "frames", "bytes", "bytes_per_frame"}.
     """
     root, out = Path(root), Path(out)
+    for video in videos:  # read from root / video and written to out / video: neither may leave its folder
+        relative_inside(video, f"the videos to decode into {out}")
     out.mkdir(parents=True, exist_ok=True)
     old_fmt = read_format(out)
     if old_fmt is not None and old_fmt != fmt:
@@ -268,6 +280,8 @@ def decode_videos(
     todo = [v for v in wanted if not _is_done(rows.get(v), root, out)]
     jobs = [(root, v, out, fmt) for v in todo]
     last_save = time.monotonic()
+    main = threading.current_thread() is threading.main_thread()  # a kill (SLURM, snakemake) still saves the manifest
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
         with progress_bar(total=len(jobs), desc="decode", disable=not progress) as bar:
             for row in _run(jobs, workers):
@@ -277,6 +291,8 @@ def decode_videos(
                     write_manifest(out, list(rows.values()))
                     last_save = time.monotonic()
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         write_manifest(out, list(rows.values()))
     mine = [rows[v] for v in wanted]
     ok = [r for r in mine if r["status"] == "ok"]

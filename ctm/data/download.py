@@ -28,6 +28,8 @@ from ctm.fileio import save_json
 from ctm.progress import progress_bar
 
 CHUNK = 1 << 20
+MAX_BYTES = 64 << 30  # bytes taken from a server that gives no size, over all tries (UCF101.rar, the largest, 6.5 GB)
+MAX_TRIES_PER_RETRY = 10  # tries that add bytes do not use up a retry, but all tries together are bounded
 FATAL_HTTP = {400, 401, 403, 404, 405, 410, 451}
 FATAL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 USER_AGENT = "ctm-repro (python urllib)"
@@ -125,7 +127,8 @@ def _move_aside(path: Path, dest: Path) -> Path:
 
 
 def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | None]:
-    """(stream, offset of its first byte, total size or None) for `url` from byte `have` on."""
+    """(stream, offset of its first byte, total size or None) for `url` from byte `have` on. The size is None only
+    when the server gives none; a chunked body's end is checked by http.client, a bare one's is not."""
     if url.startswith("file:"):
         path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
         if not path.is_file():
@@ -159,28 +162,44 @@ def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | N
             return _open(url, 0, timeout_s)
         total = int(match.group(2)) if match and match.group(2) != "*" else (have + length if length else None)
         return response, have, total
+    if length is None and response.headers.get("Transfer-Encoding", "").lower() != "chunked":
+        response.unframed = True  # the body ends where the connection does: a cut is indistinguishable from the end
     return response, 0, length  # 200: the whole file (a server that ignores Range included)
 
 
-def _attempt(url: str, part: Path, hashes: _Hashes, timeout_s: float, progress: bool) -> _Hashes:
-    """Append the rest of `url` to `part`; return the hashes of the whole .part."""
+def _attempt(url: str, part: Path, hashes: _Hashes, timeout_s: float, progress: bool,
+             budget: list[int]) -> tuple[_Hashes, bool]:
+    """Append the rest of `url` to `part`; return the hashes of the whole .part and whether its end was known (a
+    size or a chunked body). Never reads past the size the server announced, nor more than `budget[0]` bytes (the
+    budget left over all tries, decreased here)."""
     have = part.stat().st_size if part.exists() else 0
     if hashes.size != have:  # a write failed halfway last time: hash what is really there
         hashes = _Hashes.of_file(part)
     stream, start, total = _open(url, have, timeout_s)
     if start == 0 and have:
         hashes = _Hashes()
+    framed = not getattr(stream, "unframed", False)
     with stream, open(part, "ab" if start else "wb") as f, progress_bar(
         total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
         disable=not progress,
     ) as bar:
-        while chunk := stream.read1(CHUNK):  # whatever has arrived: a kill loses little
+        while True:
+            want = CHUNK if total is None else min(CHUNK, total - hashes.size)
+            if want <= 0:  # all announced bytes are here; a server that sends more is not listened to
+                break
+            if budget[0] <= 0:
+                raise DownloadError(f"{url}: more than {MAX_BYTES} bytes arrived over all tries without the end of "
+                                    f"the file; {part} is kept. The server misbehaves: use another mirror")
+            chunk = stream.read1(min(want, budget[0]))  # whatever has arrived: a kill loses little
+            if not chunk:
+                break
             f.write(chunk)
             hashes.update(chunk)
+            budget[0] -= len(chunk)
             bar.update(len(chunk))
     if total is not None and hashes.size != total:
         raise _Transient(f"connection closed after {hashes.size} of {total} bytes")
-    return hashes
+    return hashes, framed
 
 
 def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
@@ -192,6 +211,8 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
     does not use one up. Raises DownloadError (URL, HTTP status or expected vs actual digest in the message).
     """
     dest = Path(dest)
+    if dest.is_dir():
+        raise DownloadError(f"{url}: the destination {dest} is a folder; give the path of the file to write")
     expected = {"sha256": sha256, "md5": md5}
     for algo, pattern in (("sha256", r"[0-9a-fA-F]{8,64}"), ("md5", r"[0-9a-fA-F]{32}")):
         if expected[algo] is not None and not re.fullmatch(pattern, expected[algo]):
@@ -214,20 +235,25 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     hashes = _Hashes.of_file(part)
-    failures = 0
+    failures, tries, budget = 0, 0, [MAX_BYTES]
     while True:
         before = part.stat().st_size if part.exists() else 0
+        tries += 1
         try:
-            hashes = _attempt(url, part, hashes, timeout_s, progress)
+            hashes, framed = _attempt(url, part, hashes, timeout_s, progress, budget)
             break
         except (_Transient, OSError, http.client.HTTPException) as err:
             if isinstance(err, OSError) and err.errno in FATAL_ERRNO:
                 raise DownloadError(f"{url}: cannot write {part}: {err}") from err
             failures = 0 if part.exists() and part.stat().st_size > before else failures + 1
-            if failures > retries:
+            if failures > retries or tries >= MAX_TRIES_PER_RETRY * (retries + 1):
                 raise DownloadError(f"cannot download {url} after {failures} tries: {err}; {part} is kept and the "
                                     f"next call resumes it, or put the file at {dest} by hand") from None
             time.sleep(backoff_s * 2 ** max(failures - 1, 0))
+    if not framed and not checked:
+        raise DownloadError(f"{url}: the server sent no size and no checksum is given, so a cut download cannot be "
+                            f"told from a complete one; {part} is kept. Give --sha256 or --md5 (params.yaml: the "
+                            "file's sha256/md5), or use a mirror that sends Content-Length")
     digests = hashes.digests()
     problems = _mismatches(expected, digests)
     if problems:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from ctm.progress import progress_bar
 
 RAR_MAGIC = (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# An archive that lists more than this many times its own size (and over MIN_LIMIT) is refused before extraction: the
+# datasets' archives hold compressed videos and text (ratios under 10); a zip bomb's ratio is in the thousands.
+MAX_RATIO = 100
+MIN_LIMIT = 16 << 20
 INSTALL_HINT = ("install one: `apt-get install unar` (or the Debian package p7zip-full or 7zip for 7z, or "
                 "libarchive-tools for bsdtar)")
 
@@ -42,6 +47,7 @@ class Entry:
     name: str
     kind: str = "file"
     target: str | None = None
+    size: int = 0  # bytes the entry expands to, as the archive declares it (0 where the listing does not say)
 
 
 def archive_format(archive: Path) -> str:
@@ -87,14 +93,15 @@ def _zip_entries(archive: Path) -> list[Entry]:
             if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a Unix symlink: its data is the target
                 out.append(Entry(info.filename, "symlink", zf.read(info).decode("utf-8", "replace")))
             else:
-                out.append(Entry(info.filename, "dir" if info.is_dir() else "file"))
+                out.append(Entry(info.filename, "dir" if info.is_dir() else "file", size=info.file_size))
         return out
 
 
 def _tar_entries(archive: Path) -> list[Entry]:
     with tarfile.open(archive) as tf:
         return [Entry(m.name, "file" if m.isfile() else "dir" if m.isdir() else "symlink" if m.issym()
-                      else "hardlink" if m.islnk() else "special", m.linkname or None) for m in tf.getmembers()]
+                      else "hardlink" if m.islnk() else "special", m.linkname or None, m.size)
+                for m in tf.getmembers()]
 
 
 def _run(argv: list[str]) -> str:
@@ -108,8 +115,8 @@ def _run(argv: list[str]) -> str:
 def _list_lsar(archive: Path) -> list[Entry]:
     contents = json.loads(_run(["lsar", "-j", str(archive)]))["lsarContents"]
     return [Entry(e["XADFileName"], "dir" if e.get("XADIsDirectory") else "symlink" if e.get("XADIsLink")
-                  else "hardlink" if e.get("XADIsHardLink") else "file", e.get("XADLinkDestination"))
-            for e in contents]
+                  else "hardlink" if e.get("XADIsHardLink") else "file", e.get("XADLinkDestination"),
+                  int(e.get("XADFileSize") or 0)) for e in contents]
 
 
 def _list_7z(tool: str, archive: Path) -> list[Entry]:
@@ -120,7 +127,8 @@ def _list_7z(tool: str, archive: Path) -> list[Entry]:
         if "Path" in fields:
             link = fields.get("Symbolic Link") or fields.get("Link") or None
             kind = "dir" if fields.get("Folder") == "+" else "symlink" if link else "file"
-            entries.append(Entry(fields["Path"], kind, link))
+            size = int(fields["Size"]) if fields.get("Size", "").isdigit() else 0
+            entries.append(Entry(fields["Path"], kind, link, size))
     return entries
 
 
@@ -166,17 +174,31 @@ def _run_counting(argv: list[str], total: int, desc: str, progress: bool) -> Non
         raise ExtractError(f"`{' '.join(argv)}` failed ({p.returncode}): " + " / ".join(tail))
 
 
+# What Python's zip and tar readers raise on a cut or damaged archive, or on entries that clash on disk (a file, then
+# a folder of the same name) or that tarfile's "data" filter refuses (a chain of links leading outside)
+DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, NotADirectoryError, FileExistsError,
+           IsADirectoryError)
+
+
+def _damaged(archive: Path, err: BaseException) -> ExtractError:
+    first = (str(err).splitlines() or [""])[0][:300]
+    return ExtractError(f"{archive}: cannot be extracted ({type(err).__name__}: {first}); it is cut short or damaged, "
+                        "or its entries clash. Nothing was extracted: download it again (`ctm download` resumes and "
+                        "verifies) or get it from its official source")
+
+
 def list_entries(archive: Path) -> list[Entry]:
     """Every entry of a zip, tar or RAR archive (RAR: listed by the first tool of rar_tools())."""
     fmt = archive_format(archive)
-    if fmt == "zip":
-        return _zip_entries(archive)
-    if fmt == "tar":
-        return _tar_entries(archive)
+    if fmt in ("zip", "tar"):
+        try:
+            return _zip_entries(archive) if fmt == "zip" else _tar_entries(archive)
+        except DAMAGED as err:
+            raise _damaged(archive, err) from None
     tools = rar_tools()
     if not tools:
         try:  # the stand-ins' RARs (stored, as ctm.data.rar writes them) need no tool
-            return [Entry(m.name, "dir" if m.directory else "file", None) for m in rar.read_stored(archive)]
+            return [Entry(m.name, "dir" if m.directory else "file", None, m.size) for m in rar.read_stored(archive)]
         except rar.RarFormatError as err:
             raise ExtractError(f"{archive} is a RAR archive and no RAR tool (unar, 7z, bsdtar) is on PATH "
                                f"({err}); {INSTALL_HINT}") from None
@@ -185,7 +207,13 @@ def list_entries(archive: Path) -> list[Entry]:
         _list_7z(tool, archive)
 
 
-def _check(archive: Path, entries: list[Entry]) -> None:
+def _check(archive: Path, entries: list[Entry], max_ratio: float = MAX_RATIO) -> None:
+    declared = sum(e.size for e in entries)
+    limit = max(max_ratio * archive.stat().st_size, MIN_LIMIT)
+    if declared > limit:
+        raise ExtractError(f"{archive}: refusing the whole archive, it declares {declared} bytes, over {max_ratio:g} "
+                           f"times its own size ({archive.stat().st_size} bytes); nothing was extracted. Get the "
+                           "archive from its official source (or raise the limit: `ctm extract --max-ratio`)")
     for entry in entries:
         reason = unsafe_reason(entry)
         if reason:
@@ -240,17 +268,21 @@ def _merge(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-def _extract_once(archive: Path, out: Path, strip_components: int, progress: bool) -> list[str]:
+def _extract_once(archive: Path, out: Path, strip_components: int, progress: bool,
+                  max_ratio: float = MAX_RATIO) -> list[str]:
     """Extract into a sibling staging folder, move the top-level entries (after stripping) into out; their names."""
     fmt = archive_format(archive)
     entries = list_entries(archive)
-    _check(archive, entries)
+    _check(archive, entries, max_ratio)
     staging = out.parent / f".{out.name}.extracting-{archive.name}"
     if staging.exists():  # left by an interrupted run
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        _unpack(archive, fmt, staging, entries, progress)
+        try:
+            _unpack(archive, fmt, staging, entries, progress)
+        except DAMAGED as err:
+            raise _damaged(archive, err) from None
         _check_tree(archive, staging)
         items = sorted(staging.iterdir())
         for _ in range(strip_components):
@@ -264,11 +296,12 @@ def _extract_once(archive: Path, out: Path, strip_components: int, progress: boo
 
 
 def extract(archive: str | os.PathLike, out: str | os.PathLike, *, strip_components: int = 0,
-            inner_rars: bool = False, progress: bool = True) -> list[Path]:
+            inner_rars: bool = False, progress: bool = True, max_ratio: float = MAX_RATIO) -> list[Path]:
     """Extract `archive` into `out` unless its marker says it already is; return the top-level paths in out.
 
     strip_components: leading folders dropped from every entry, like tar's option (entries above are skipped).
     inner_rars: then extract each top-level .rar (HMDB-51's per-class RARs) into out too and delete it from out.
+    max_ratio: an archive whose entries declare more than this many times its size (and over MIN_LIMIT) is refused.
     Raises ExtractError (unsafe entry, unknown format, no RAR tool with the packages to install, tool failure).
     """
     archive, out = Path(archive), Path(out)
@@ -284,12 +317,12 @@ def extract(archive: str | os.PathLike, out: str | os.PathLike, *, strip_compone
             return [out / n for n in done["paths"]]
     except (OSError, ValueError, KeyError):
         pass
-    names = _extract_once(archive, out, strip_components, progress)
+    names = _extract_once(archive, out, strip_components, progress, max_ratio)
     if inner_rars:
         inner = [n for n in names if n.lower().endswith(".rar") and (out / n).is_file()]
         names = [n for n in names if n not in inner]
         for n in progress_bar(inner, desc=f"{archive.name}: inner RARs", unit="rar", disable=not progress):
-            names += _extract_once(out / n, out, 0, progress=False)
+            names += _extract_once(out / n, out, 0, progress=False, max_ratio=max_ratio)
             (out / n).unlink()
         names = sorted(set(names))
     save_json({**stamp, "paths": names}, marker)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import AnnotationError, annotation_lines, check_split, parse_int
+from ctm.data.kinetics import AnnotationError, annotation_lines, check_split, parse_int, relative_inside
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 COLUMNS = ["video", "label", "label_name", "subset"]
@@ -74,8 +74,11 @@ def read_hmdb51(root: str | Path, split: int = 1) -> pd.DataFrame:
             tag = parse_int(fields[1], path, line, "tag")
             if tag not in TAGS:
                 raise AnnotationError(f"{path}:{line}: tag {tag} is not 0 (unused), 1 (train) or 2 (test)")
+            if "/" in fields[0]:
+                raise AnnotationError(f"{path}:{line}: {fields[0]!r} is not a file name (split files list the "
+                                      "videos of their class folder by name)")
             if TAGS[tag]:
-                rows.append((f"{cls}/{fields[0]}", label, cls, TAGS[tag]))
+                rows.append((relative_inside(f"{cls}/{fields[0]}", f"{path}:{line}"), label, cls, TAGS[tag]))
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["label"] = df["label"].astype("int64")
     return df

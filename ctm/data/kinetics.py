@@ -11,6 +11,8 @@ Clips are stored as `videos/<youtube_id>_<time_start:06d>_<time_end:06d>.mp4` un
 from __future__ import annotations
 
 import csv
+import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ ANNOTATION_COLUMNS = ["video", "label", "label_name", "subset", "youtube_id", "t
 K400_SOURCE = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics400.tar.gz"
 K600_SOURCE = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics600.tar.gz"
 MINI_KINETICS_SOURCE = "the GitHub repository s9xie/Mini-Kinetics-200"
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]+")  # YouTube's id alphabet: no '/', '.' or '\\', so no path tricks
 
 
 class AnnotationError(ValueError):
@@ -52,6 +55,17 @@ def annotation_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
             yield number, fields
 
 
+def relative_inside(relative: str, where: str) -> str:
+    """`relative` if, joined to a dataset root, it names a path inside that root: relative, POSIX, with no empty, '.'
+    or '..' part and no backslash or NUL byte. Otherwise an AnnotationError naming `where` (file and line): paths
+    built from annotation files never leave their root, whatever the files say."""
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or "\0" in relative or any(p in ("", ".", "..") for p in parts):
+        raise AnnotationError(f"{where}: {relative!r} is not a path inside the dataset root (absolute, or with an "
+                              "empty, '.' or '..' part, or a backslash); the file is not an official annotation file")
+    return relative
+
+
 def parse_int(text: str, path: Path, line: int, what: str) -> int:
     """`text` as an int, else an AnnotationError `<path>:<line>: <what> ... is not an integer`."""
     try:
@@ -74,9 +88,21 @@ def clip_name(youtube_id: str, time_start: int, time_end: int) -> str:
     return f"{youtube_id}_{int(time_start):06d}_{int(time_end):06d}.mp4"
 
 
+def read_utf8(path: Path) -> str:
+    """The text of an annotation file (a UTF-8 BOM dropped); bytes that are not UTF-8 are an AnnotationError naming
+    the file and line."""
+    data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise AnnotationError(f"{path}:{line}: byte {data[err.start]:#04x} is not UTF-8 (the official files are "
+                              "UTF-8: was the file re-saved in another encoding?)") from None
+
+
 def kinetics_records(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, row as a dict with int time_start/time_end) of a Kinetics CSV with a `label` column."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_utf8(path), newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         required = {"label", "youtube_id", "time_start", "time_end", "split"}
@@ -89,23 +115,29 @@ def kinetics_records(path: Path) -> Iterator[tuple[int, dict]]:
             if len(row) != len(header):
                 raise AnnotationError(f"{path}:{line}: expected {len(header)} fields ({','.join(header)}), got {row}")
             rec = dict(zip(header, row, strict=True))
+            if not YOUTUBE_ID.fullmatch(rec["youtube_id"]):
+                raise AnnotationError(f"{path}:{line}: youtube_id {rec['youtube_id']!r} is not a YouTube id "
+                                      "(letters, digits, '-' and '_' only)")
             try:
                 rec["time_start"], rec["time_end"] = int(float(rec["time_start"])), int(float(rec["time_end"]))
-            except ValueError:
-                raise AnnotationError(f"{path}:{line}: time_start/time_end are not numbers: {row}") from None
+            except (ValueError, OverflowError):  # OverflowError: "inf"; ValueError: "nan", "abc"
+                raise AnnotationError(f"{path}:{line}: time_start/time_end are not finite numbers: {row}") from None
+            if not 0 <= rec["time_start"] < rec["time_end"]:
+                raise AnnotationError(f"{path}:{line}: the window [{rec['time_start']}, {rec['time_end']}) is empty "
+                                      "or negative")
             yield line, rec
 
 
 def read_kinetics_csv(path: Path) -> pd.DataFrame:
     """Rows of a Kinetics annotation CSV with columns label, youtube_id, time_start, time_end, split (+ any others)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_utf8(path), newline="") as f:
         header = next(csv.reader(f), None) or []
     return pd.DataFrame([rec for _, rec in kinetics_records(path)], columns=[*header])
 
 
 def read_id_list(path: Path) -> list[str]:
-    """One YouTube id per line (LF or CRLF, blank lines ignored)."""
-    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """One YouTube id per line (LF or CRLF, a UTF-8 BOM and blank lines ignored)."""
+    return [line.strip() for line in read_utf8(path).splitlines() if line.strip()]
 
 
 def _with_clip_paths(df: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import AnnotationError, annotation_lines, check_split, parse_int, require_file
+from ctm.data.kinetics import (
+    AnnotationError,
+    annotation_lines,
+    check_split,
+    parse_int,
+    relative_inside,
+    require_file,
+)
 
 LIST_DIR = "ucfTrainTestlist"
 VIDEO_DIR = "UCF-101"
@@ -52,6 +59,7 @@ def ucf101_classes(root: str | Path) -> list[str]:
 
 
 def _folder(video: str, path: Path, line: int) -> str:
+    relative_inside(video, f"{path}:{line}")
     parts = video.split("/")
     if len(parts) != 2 or not all(parts):
         raise AnnotationError(f"{path}:{line}: expected a path '<Class>/<video>.avi', got {video!r}")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm.data.kinetics import YOUTUBE_ID, relative_inside
 from ctm.data.trim import trim_video
 from ctm.fileio import atomic_write
 from ctm.progress import progress_bar
@@ -233,6 +234,9 @@ def fetch_clips(
     for row in rows[ROW_COLUMNS].drop_duplicates("video").to_dict("records"):
         row = {**row, "youtube_id": str(row["youtube_id"]), "time_start": int(row["time_start"]),
                "time_end": int(row["time_end"])}
+        relative_inside(row["video"], f"the row of {row['youtube_id']!r}")  # written to root / video
+        if not YOUTUBE_ID.fullmatch(row["youtube_id"]):
+            raise ClipFetchError(f"youtube_id {row['youtube_id']!r} (video {row['video']}) is not a YouTube id")
         old = records.get(row["video"])
         file = root / row["video"]
         if file.is_file():

@@ -3,11 +3,10 @@ three official splits, paper section 4.2): mean and sample standard deviation of
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
-from ctm.fileio import save_json
+from ctm.fileio import read_json_object, save_json
 
 AGGREGATED = ("top1", "top5")
 
@@ -23,7 +22,8 @@ def aggregate(metrics_files: list[str | Path], out: str | Path) -> dict:
     runs = []
     for path in metrics_files:
         try:
-            runs.append(json.loads(Path(path).read_text()))
+            runs.append(read_json_object(path, ("experiment", "preset"), AggregateError,
+                                         "re-run that run's evaluation (`ctm evaluate`)"))
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: no metrics; evaluate that run first") from None
     presets = {r["preset"] for r in runs}
@@ -31,7 +31,7 @@ def aggregate(metrics_files: list[str | Path], out: str | Path) -> dict:
         raise AggregateError(f"runs of different presets cannot be aggregated: {sorted(presets)}")
     result = {"runs": [r["experiment"] for r in runs], "preset": presets.pop(), "num_runs": len(runs)}
     for key in AGGREGATED:
-        values = [r[key] for r in runs if key in r]
+        values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
         if len(values) == len(runs):
             result[key] = statistics.fmean(values)
             result[f"{key}_std"] = statistics.stdev(values)

@@ -11,6 +11,7 @@ from ctm.config import Config
 from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import open_store
 from ctm.engine.build import build_model, load_split, model_forward, to_device
+from ctm.engine.checkpoints import load_checkpoint
 from ctm.engine.metrics import (
     average_views,
     bootstrap_interval,
@@ -74,7 +75,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     if not (run_dir / "checkpoint.pt").is_file():
         raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
                                 f"(ctm train --experiment {experiment}, or snakemake all_tables)")
-    ckpt = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint(run_dir / "checkpoint.pt", "checkpoint", ("model", "classes", "params", "summary"))
     expected = cfg.experiment_params(experiment)
     trained = {k: v for k, v in ckpt["params"].items() if k != "test"}
     if trained != {k: v for k, v in expected.items() if k != "test"}:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import nn
+
+from ctm.engine.checkpoints import load_checkpoint
 
 NEW_HEAD = "fc."
 
@@ -28,7 +29,7 @@ def init_from_checkpoint(model: nn.Module, checkpoint: str | Path) -> list[str]:
     path = Path(checkpoint)
     if not path.is_file():
         raise InitError(f"{path}: no parent checkpoint; train the parent experiment first")
-    state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    state = load_checkpoint(path, "parent checkpoint", ("model",))["model"]
     state = {k: v for k, v in state.items() if not k.startswith(NEW_HEAD)}
     own = model.state_dict()
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from ctm.config import Config, Limits, Recipe
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
 from ctm.engine.build import build_model, load_split, model_forward, to_device
+from ctm.engine.checkpoints import finished_run, load_checkpoint, set_aside
 from ctm.engine.distributed import (
     World,
     accumulation_steps,
@@ -40,6 +42,7 @@ from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
 from ctm.fileio import save_torch
 from ctm.progress import progress_bar
 
+RESUME_KEYS = ("params", "model", "optimizer", "scheduler", "epoch", "batch", "stats")
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: run the same command again to resume (Snakemake `retries`, SLURM requeue)
 
 
@@ -112,23 +115,24 @@ class _SigtermFlag:
 
 
 def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
-          init_checkpoint: str | Path | None = None, store: str | Path | None = None) -> dict:
+          init_checkpoint: str | Path | None = None, store: str | Path | None = None, force: bool = False) -> dict:
     """Train `experiment` on the dataset under `root`; write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
 
     `store`: the dataset's decoded store (`ctm decode`), read instead of the raw videos under `root`.
     `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
-    Resumes from out_dir/resume.pt when it was written with the same params; raises Preempted on SIGTERM.
+    Resumes from out_dir/resume.pt when it was written with the same params (one of other params is set aside);
+    a run already finished with the same params is not trained again unless `force`; raises Preempted on SIGTERM.
     """
     world = init_world()
     try:
         return _train(cfg, experiment, Path(root), Path(out_dir), world, progress and world.is_main, init_checkpoint,
-                      open_store(store) if store is not None else None)
+                      open_store(store) if store is not None else None, force)
     finally:
         close_world(world)
 
 
 def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World, progress: bool,
-           init_checkpoint: str | Path | None, store: Store | None) -> dict:
+           init_checkpoint: str | Path | None, store: Store | None, force: bool) -> dict:
     exp = cfg.experiment(experiment)
     recipe = cfg.recipe(exp)
     params = cfg.experiment_params(experiment)
@@ -136,6 +140,15 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         raise FileNotFoundError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
                                 "(ctm train --init-checkpoint)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    done = None if force else finished_run(out_dir, params) if world.is_main else None
+    if any_across(world, done is not None):
+        print(f"ctm train: {out_dir / 'checkpoint.pt'} is finished with these params: nothing to do "
+              "(--force trains again)", file=sys.stderr)
+        return done or {}
+    if force and world.is_main:
+        for path in (out_dir / "checkpoint.pt", out_dir / "log.jsonl"):
+            if path.exists():
+                set_aside(path, "is trained again (--force)")
     device, cuda = world.device, world.device.type == "cuda"
     per_device, accumulation = accumulation_steps(recipe.batch_size, world.size, recipe.per_device_batch)
     torch.manual_seed(recipe.seed)
@@ -169,8 +182,9 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
 
     log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
     start_epoch, start_step, stats, lines = 0, 0, EpochStats(), []
-    saved = torch.load(resume_path, map_location=device, weights_only=False) if resume_path.exists() else None
-    if saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size:
+    saved = load_checkpoint(resume_path, "resume state", RESUME_KEYS, device) if resume_path.exists() else None
+    resumable = saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size
+    if resumable:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -179,6 +193,8 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         # the finished epochs' records travel in resume.pt: Snakemake deletes a failed job's log.jsonl before a retry
         lines = saved.get("log", [])[:start_epoch]
     barrier(world)  # every process has read resume.pt before the main one rewrites anything
+    if saved is not None and not resumable and world.is_main:
+        set_aside(resume_path, f"was written with other params or {saved.get('world_size', 1)} processes")
     if world.is_main:
         log_path.write_text("".join(line + "\n" for line in lines))
 

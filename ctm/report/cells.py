@@ -14,8 +14,13 @@ from pathlib import Path
 from ctm.config import Config
 from ctm.engine.build import experiment_cost
 from ctm.engine.metrics import wilson_interval
+from ctm.fileio import read_json_object
 from ctm.report.paper import paper_videos
 from ctm.report.stats import mean_interval
+
+METRICS_KEYS = ("preset", "top1")  # an experiment's metrics.json or a group's (ctm aggregate)
+EXPERIMENT_KEYS = ("ci_low", "ci_high", "num_train_videos", "num_videos", "num_train_missing", "num_val_missing",
+                   "views_per_video", "averaging", "reduction")
 
 
 class ReportError(ValueError):
@@ -37,12 +42,10 @@ def cost(cfg: Config, experiment: str) -> dict[str, float]:
 def read_metrics(path: Path, cfg: Config) -> dict:
     """A metrics.json, checked to belong to the config's preset."""
     try:
-        metrics = json.loads(path.read_text())
+        metrics = read_json_object(path, METRICS_KEYS, ReportError, "re-run its evaluation (or `ctm aggregate`)")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no metrics; evaluate the run first (`ctm evaluate`, `ctm aggregate` for a "
                                 "3-split group, or `snakemake all_tables`)") from None
-    except json.JSONDecodeError as err:
-        raise ReportError(f"{path}: not valid JSON ({err}); re-run its evaluation") from None
     if metrics.get("preset") != cfg.preset_name:
         raise ReportError(f"{path}: metrics of preset {metrics.get('preset')!r}, but the report is for preset "
                           f"{cfg.preset_name!r}; pass that preset's runs (--runs-dir results/<preset>/runs)")
@@ -74,6 +77,9 @@ def mean_clips_per_s(runs_dir: Path, experiments: list[str]) -> float:
 
 def _experiment_cell(cfg: Config, name: str, runs_dir: Path) -> dict:
     m = read_metrics(runs_dir / name / "metrics.json", cfg)
+    missing = [k for k in EXPERIMENT_KEYS if k not in m]
+    if missing:
+        raise ReportError(f"{runs_dir / name / 'metrics.json'}: lacks {missing}; re-run its evaluation")
     exp = cfg.experiment(name)
     paper_train, paper_val = paper_videos(exp.dataset, [exp.split])
     return {

@@ -115,7 +115,7 @@ def test_kinetics_600_val_label_not_in_train_names_file_and_line(tmp_path):
     [
         ("abseiling,zzzzzzzzzzz,0,10\n", r"train.csv:4: expected 5 fields"),
         ('"air drumming",zzzzzzzzzzz,0,10,train,0\n', r"train.csv:4: expected 5 fields"),
-        ("abseiling,zzzzzzzzzzz,zero,10,train\n", r"train.csv:4: time_start/time_end are not numbers"),
+        ("abseiling,zzzzzzzzzzz,zero,10,train\n", r"train.csv:4: time_start/time_end are not finite numbers"),
         (",zzzzzzzzzzz,0,10,train\n", r"train.csv:4: empty label"),
     ],
 )
