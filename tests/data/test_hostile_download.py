@@ -161,8 +161,10 @@ def test_a_folder_as_destination_is_an_error(tmp_path):
 def test_ctrl_c_during_a_download_is_a_sentence_and_keeps_the_part(hostile, tmp_path):
     server = hostile("stall")
     dest = tmp_path / "file.bin"
+    # a shell's background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-m", "ctm.cli", "download", server.url, "--out", str(dest),
-                             "--no-progress"], stderr=subprocess.PIPE, text=True)
+                             "--no-progress"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not (Path(f"{dest}.part").exists() and Path(f"{dest}.part").stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.05)
