@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Source on the GPU host (no network): installs the carried wheels (.whl/, see reports/rehearsal.md for the list)
+# Source on the GPU host (no network): installs the carried wheels (.whl/, built as docs/rehearsal.md says)
 # into .site once, puts `ctm` and `snakemake` on PATH and this checkout on PYTHONPATH.
 #   source benchmarks/gpu_env.sh
 if [ ! -f .site/.installed ] && ls .whl/*.whl >/dev/null 2>&1; then
