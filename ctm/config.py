@@ -6,29 +6,23 @@ key's full path in params.yaml.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
 
 import yaml
 
 from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
+from ctm.params_file import ConfigError, build, resolve_presets, validate_preset
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
 BACKBONES = {"resnet50": 50, "resnet101": 101}
 AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")
 DEVICES = ("cpu", "cuda")
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "params.schema.yaml"
-
-
-class ConfigError(ValueError):
-    """params.yaml is malformed; the message names the key and the file."""
 
 
 @dataclass(frozen=True)
@@ -264,50 +258,6 @@ class Config:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _build(cls: Any, data: Any, where: str) -> Any:
-    """Build dataclass/list/dict/scalar `cls` from YAML data, naming `where` in every error."""
-    origin = get_origin(cls)
-    if dataclasses.is_dataclass(cls):
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-        hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "raw" and f.name != "name"}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
-        kwargs = {}
-        for name, f in fields.items():
-            if name not in data:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise ConfigError(f"{where}.{name}: missing")
-                continue
-            kwargs[name] = _build(hints[name], data[name], f"{where}.{name}")
-        return cls(**kwargs)
-    if origin is list:
-        if not isinstance(data, list):
-            raise ConfigError(f"{where}: expected a list, got {data!r}")
-        (item,) = get_args(cls)
-        return [_build(item, v, f"{where}[{i}]") for i, v in enumerate(data)]
-    if origin is dict:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-        _, value = get_args(cls)
-        return {str(k): _build(value, v, f"{where}.{k}") for k, v in data.items()}
-    args = get_args(cls)
-    if args and type(None) in args:  # Optional[X]
-        if data is None:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _build(inner, data, where)
-    if cls is float and isinstance(data, int) and not isinstance(data, bool):
-        return float(data)
-    if cls is float and isinstance(data, float) and not math.isfinite(data):
-        raise ConfigError(f"{where}: expected a finite number, got {data!r}")
-    if cls in (int, float, str, bool) and not (isinstance(data, cls) and not (cls is int and isinstance(data, bool))):
-        raise ConfigError(f"{where}: expected {cls.__name__}, got {data!r}")
-    return data
-
-
 def _check_pretrained(cfg: Config) -> None:
     """Every backbone that starts from ImageNet has weights, and they are that backbone's: a ResNet-50 file named for
     ResNet-101 fails here, when params.yaml is loaded, not after hours of data preparation."""
@@ -393,65 +343,6 @@ def _check(cfg: Config) -> None:
                     raise ConfigError(f"{where}: {name!r} is neither an experiment nor a group")
 
 
-def _merge(base: Any, over: Any, where: str) -> Any:
-    """`over` on top of `base`: mappings key by key (recursively), anything else replaced. A dataset entry
-    (`datasets.<name>`) is replaced whole: its files, checksums and source belong together."""
-    if not isinstance(base, dict) or not isinstance(over, dict):
-        return copy.deepcopy(over)
-    merged = copy.deepcopy(base)
-    for key, value in over.items():
-        whole = where.endswith(".datasets")
-        merged[key] = copy.deepcopy(value) if whole or key not in base else _merge(base[key], value, f"{where}.{key}")
-    return merged
-
-
-def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
-    """Every preset as a complete mapping. `extends: P` starts from preset P (itself resolved first) and merges the
-    preset's own keys over it (_merge); its `description` is its own. Raises ConfigError for an unknown or looping
-    `extends`."""
-    resolved: dict[str, dict] = {}
-
-    def resolve(name: str, chain: tuple[str, ...]) -> dict:
-        if name in resolved:
-            return resolved[name]
-        raw = presets[name]
-        if not isinstance(raw, dict):
-            raise ConfigError(f"presets.{name}: expected a mapping, got {raw!r}")
-        base_name = raw.get("extends")
-        if base_name is None:
-            result = copy.deepcopy(raw)
-        else:
-            if base_name not in presets:
-                raise ConfigError(f"presets.{name}.extends: {base_name!r} is not a preset; defined: "
-                                  f"{', '.join(presets)}")
-            if base_name in chain:
-                raise ConfigError(f"presets.{name}.extends: the chain {' -> '.join(chain + (base_name,))} loops")
-            base = {k: v for k, v in resolve(base_name, chain + (base_name,)).items() if k != "extends"}
-            result = _merge(base, raw, f"presets.{name}")
-        resolved[name] = result
-        return result
-
-    for name in presets:
-        resolve(name, (name,))
-    return resolved
-
-
-def validate_preset(preset: dict, name: str) -> None:
-    """Check a resolved preset against the params schema (workflow/schemas/params.schema.yaml, `$defs/preset`), the
-    one Snakemake validates params.yaml with; the error names the key's path."""
-    import jsonschema
-
-    schema = yaml.safe_load(SCHEMA.read_text())
-    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/preset"})
-    errors = list(validator.iter_errors(preset))
-    if errors:
-        first = jsonschema.exceptions.best_match(errors)
-        while first.context:  # a oneOf/anyOf failure: report the branch that got furthest into the value
-            first = max(first.context, key=lambda e: len(e.absolute_path))
-        where = ".".join(str(p) for p in (f"presets.{name}", *first.absolute_path))
-        raise ConfigError(f"{where}: {first.message}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
-
-
 def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
     """Read params.yaml; `preset` overrides its `preset` key (as `snakemake --config preset=...` does)."""
     path = Path(path)
@@ -471,7 +362,7 @@ def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> 
         raise ConfigError(f"{path}: preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
     try:
         experiments = {
-            k: dataclasses.replace(_build(Experiment, v, f"{section}.{k}"), name=k)
+            k: dataclasses.replace(build(Experiment, v, f"{section}.{k}"), name=k)
             for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
         }
         both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
@@ -487,11 +378,11 @@ def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> 
         validate_preset(resolved, name)
         cfg = Config(
             preset_name=name,
-            preset=_build(Preset, resolved, f"presets.{name}"),
+            preset=build(Preset, resolved, f"presets.{name}"),
             experiments=experiments,
-            tables=_build(dict[str, Table], raw["tables"], "tables"),
+            tables=build(dict[str, Table], raw["tables"], "tables"),
             raw=raw,
-            groups=_build(dict[str, list[str]], raw.get("groups", {}), "groups"),
+            groups=build(dict[str, list[str]], raw.get("groups", {}), "groups"),
         )
         _check(cfg)
     except ConfigError as err:

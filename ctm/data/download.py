@@ -126,9 +126,10 @@ def _move_aside(path: Path, dest: Path) -> Path:
     return bad
 
 
-def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | None]:
-    """(stream, offset of its first byte, total size or None) for `url` from byte `have` on. The size is None only
-    when the server gives none; a chunked body's end is checked by http.client, a bare one's is not."""
+def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | None, bool]:
+    """(stream, offset of its first byte, total size or None, framed) for `url` from byte `have` on. The size is None
+    only when the server gives none; `framed` is False when the body's end is not known either (not chunked: a cut
+    looks like the end), True otherwise (a size, or a chunked body whose end http.client checks)."""
     if url.startswith("file:"):
         path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
         if not path.is_file():
@@ -137,7 +138,7 @@ def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | N
         f = open(path, "rb")
         start = have if have <= size else 0
         f.seek(start)
-        return f, start, size
+        return f, start, size, True
     headers = {"User-Agent": USER_AGENT, **({"Range": f"bytes={have}-"} if have else {})}
     try:
         response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s)
@@ -146,7 +147,7 @@ def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | N
         if err.code == 416:  # the .part is already complete, or longer than the file: check, or start over
             match = re.fullmatch(r"bytes \*/(\d+)", err.headers.get("Content-Range", "") or "")
             if match and int(match.group(1)) == have:
-                return open(os.devnull, "rb"), have, have
+                return open(os.devnull, "rb"), have, have, True
             return _open(url, 0, timeout_s)
         if err.code in FATAL_HTTP:
             raise DownloadError(f"{url}: HTTP {err.code} {err.reason}; check the URL (or the mirror in params.yaml), "
@@ -154,6 +155,7 @@ def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | N
         raise _Transient(f"HTTP {err.code} {err.reason}") from None
     length = response.headers.get("Content-Length")
     length = int(length) if length is not None else None
+    chunked = response.headers.get("Transfer-Encoding", "").lower() == "chunked"
     if have and response.status == 206:
         match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
         start = int(match.group(1)) if match else have
@@ -161,10 +163,8 @@ def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | N
             response.close()
             return _open(url, 0, timeout_s)
         total = int(match.group(2)) if match and match.group(2) != "*" else (have + length if length else None)
-        return response, have, total
-    if length is None and response.headers.get("Transfer-Encoding", "").lower() != "chunked":
-        response.unframed = True  # the body ends where the connection does: a cut is indistinguishable from the end
-    return response, 0, length  # 200: the whole file (a server that ignores Range included)
+        return response, have, total, total is not None or chunked
+    return response, 0, length, length is not None or chunked  # 200: the whole file (or a server ignoring Range)
 
 
 def _attempt(url: str, part: Path, hashes: _Hashes, timeout_s: float, progress: bool,
@@ -175,10 +175,9 @@ def _attempt(url: str, part: Path, hashes: _Hashes, timeout_s: float, progress: 
     have = part.stat().st_size if part.exists() else 0
     if hashes.size != have:  # a write failed halfway last time: hash what is really there
         hashes = _Hashes.of_file(part)
-    stream, start, total = _open(url, have, timeout_s)
+    stream, start, total, framed = _open(url, have, timeout_s)
     if start == 0 and have:
         hashes = _Hashes()
-    framed = not getattr(stream, "unframed", False)
     with stream, open(part, "ab" if start else "wb") as f, progress_bar(
         total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
         disable=not progress,

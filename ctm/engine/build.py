@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def to_device(clips: torch.Tensor, device: torch.device) -> torch.Tensor:
     return clips.to(device, non_blocking=True)
 
 
+@functools.cache  # the check reads Inductor's source: once per process
 def shallow_fallback_messages() -> bool:
     """Keep Inductor from formatting whole IR graphs into a log message; True if it had to be patched.
 
