@@ -20,37 +20,57 @@ from ctm.models import CTMNet
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="compiled CUDA training needs a GPU")
 
 
-def gradients(forward, model, clips, labels) -> torch.Tensor:
-    """One forward and backward in float32; the model's gradients, flattened."""
+def loss_and_gradients(forward, model, clips, labels) -> tuple[float, torch.Tensor]:
+    """One forward and backward in float32: the loss and the model's gradients, flattened."""
     model.zero_grad(set_to_none=True)
-    F.cross_entropy(forward(clips).float(), labels).backward()
-    return torch.cat([p.grad.flatten() for p in model.parameters()])
+    loss = F.cross_entropy(forward(clips).float(), labels)
+    loss.backward()
+    return float(loss), torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
+@pytest.fixture
+def no_tf32():
+    """TF32 off for the test, restored after. Plain assignment: on torch 2.11 pytest's monkeypatch found no
+    `allow_tf32` to restore on `torch.backends.cuda.matmul` and failed at teardown deleting it (H100, 2026-12-05)."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
-def test_compiled_steps_through_a_partial_batch_as_eager_ones_do(mode, monkeypatch):
-    """Each step, at each batch size (4, then a partial 3, then 4 and 3 again), gives the compiled network the
-    gradients that the eager one gets from the same weights; the compiled one then takes an SGD step.
+def test_compiled_steps_through_a_partial_batch_as_eager_ones_do(mode, no_tf32):
+    """Each step, at each batch size (4, then a partial 3, then 4 and 3 again), gives the compiled network the loss
+    and gradients that the eager one gets from the same weights, and under CUDA graphs (`reduce-overhead`) the
+    gradients of the same compilation without them; the compiled network then takes an SGD step.
 
-    float32 with TF32 off: this 1/16-width network at 32 pixels is so ill-conditioned (gradient norm ~150 at
-    initialisation) that bf16 autocast alone moves its gradients by 118% (eager against eager, on CPU), which would
-    hide any error of the compiled step; in float32 compiled and eager differ by 0.2-0.6% on the first steps and
-    0.005% later (measured on CPU with the same network)."""
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    float32 with TF32 off. Against eager, the losses agree to 0.1% and the gradients within 25%: this 1/16-width
+    network's gradients jump with rounding (its ReLU and max-pool decisions flip). Over 4 seeds x 4 steps
+    (benchmarks/compiled_gradients.py; docs/protocol.md), eager float32 against float64 differs by up to 9.3% on an
+    H100 and 19% on CPU, eager at weights scaled by 1 + 1e-6 noise against eager by up to 8.9%, compiled against eager
+    by <= 8e-5 on 12 of 16 steps and up to 8.1% on the others, while gradients at other weights differ by 120%
+    (median). CUDA graphs add no rounding of their own (`reduce-overhead` against `default`: 1.4e-7), so that
+    comparison is sharp: it is the one that catches a replay from stale buffers after the batch size changes."""
     torch.manual_seed(0)
     net = CTMNet(50, num_classes=6, num_segments=8, input_size=32, width=0.0625, ctm_stage="res4",
                  ctm_after=(1, 3, 5), dropout=0.0).cuda().to(memory_format=torch.channels_last)
-    reference = copy.deepcopy(net)
+    reference, plain = copy.deepcopy(net), copy.deepcopy(net)
     compiled, eager = model_forward(net, True, mode), model_forward(reference, False)
+    without_graphs = model_forward(plain, True, "default") if mode != "default" else None
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, fused=True)
     for n in (4, 3, 4, 3):
         clips = torch.randint(0, 256, (n, 8, 3, 32, 32), dtype=torch.uint8, device="cuda")
         labels = torch.randint(0, 6, (n,), device="cuda")
         reference.load_state_dict(net.state_dict())
-        got, want = gradients(compiled, net, clips, labels), gradients(eager, reference, clips, labels)
+        plain.load_state_dict(net.state_dict())
+        (got_loss, got), (want_loss, want) = (loss_and_gradients(compiled, net, clips, labels),
+                                              loss_and_gradients(eager, reference, clips, labels))
         assert torch.isfinite(got).all()
-        assert (got - want).norm() <= 0.02 * want.norm(), (n, float((got - want).norm() / want.norm()))
+        assert abs(got_loss - want_loss) <= 1e-3 * abs(want_loss), (n, got_loss, want_loss)
+        assert (got - want).norm() <= 0.25 * want.norm(), (n, float((got - want).norm() / want.norm()))
+        if without_graphs is not None:
+            _, same = loss_and_gradients(without_graphs, plain, clips, labels)
+            assert (got - same).norm() <= 1e-4 * same.norm(), (n, float((got - same).norm() / same.norm()))
         optimizer.step()
 
 
