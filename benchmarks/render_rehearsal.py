@@ -7,7 +7,8 @@ reports/rehearsal.md.
 
 `collect` reads each call's folder (in order) and writes jobs.csv (every job of the DAG: rule, wildcards, wall time,
 peak memory, CPU time, status), epochs.csv (every training epoch's log.jsonl record), tests.csv (every metrics.json)
-calls.csv (each device call: GPU, start, end, Snakemake's exit code) and unfinished.csv (jobs that
+calls.csv (each device call: GPU, start, end, Snakemake's exit code), stopped.csv (jobs a call's log
+reports as failed, with their exit status) and unfinished.csv (jobs that
 started but wrote no benchmark file, with their log's last line). `render` writes the report from them and
 from failures.md in the same folder (what failed and how it was fixed, written by hand).
 """
@@ -56,9 +57,22 @@ def _unfinished(members: dict[str, bytes], finished: set[tuple[str, str]]) -> li
     return rows
 
 
+def _stopped(run: Path) -> list[dict]:
+    """Jobs of one call that Snakemake reports as failed, from its log: the command's rule verb, experiment and exit
+    status (130: the call's DEADLINE interrupted it; a later call reran it)."""
+    rows = []
+    for line in (run / "snakemake.log").read_text(errors="replace").splitlines():
+        if line.startswith("Command 'set -euo pipefail;") and "non-zero exit status" in line:
+            words = line.split()
+            verb, job = words[words.index("ctm") + 1], words[words.index("--experiment") + 1]
+            rows.append({"run": run.name, "command": f"ctm {verb}", "job": job,
+                         "exit_status": int(line.rsplit(" ", 1)[-1].rstrip("."))})
+    return rows
+
+
 def collect(run_dirs: list[Path], data: Path) -> None:
     members: dict[str, bytes] = {}
-    calls = []
+    calls, stopped = [], []
     for run in run_dirs:  # later calls overwrite earlier files: a rerun job's newest benchmark wins
         with tarfile.open(run / "rehearsal_logs.tar.gz") as tar:
             for m in tar.getmembers():
@@ -67,6 +81,7 @@ def collect(run_dirs: list[Path], data: Path) -> None:
         for line in (run / "calls.txt").read_text().splitlines():
             stamp, kind, *rest = line.split(" ", 2)
             calls.append({"run": run.name, "unix_time": int(stamp), "event": kind, "detail": " ".join(rest)})
+        stopped += _stopped(run)
     data.mkdir(parents=True, exist_ok=True)
     jobs = pd.DataFrame(_benchmarks(members)).sort_values(["rule", "job"])
     jobs.to_csv(data / "jobs.csv", index=False)
@@ -83,6 +98,7 @@ def collect(run_dirs: list[Path], data: Path) -> None:
     pd.DataFrame(epochs).to_csv(data / "epochs.csv", index=False)
     pd.DataFrame(tests).to_csv(data / "tests.csv", index=False)
     pd.DataFrame(calls).to_csv(data / "calls.csv", index=False)
+    pd.DataFrame(stopped, columns=["run", "command", "job", "exit_status"]).to_csv(data / "stopped.csv", index=False)
     finished = set(zip(jobs["rule"], jobs["job"], strict=True))
     unfinished = pd.DataFrame(_unfinished(members, finished), columns=["rule", "job", "last_line"])
     unfinished.sort_values(["rule", "job"]).to_csv(data / "unfinished.csv", index=False)
@@ -102,6 +118,7 @@ def render(data: Path, out: Path) -> None:
     tests = pd.read_csv(data / "tests.csv")
     calls = pd.read_csv(data / "calls.csv")
     unfinished = pd.read_csv(data / "unfinished.csv")
+    stopped = pd.read_csv(data / "stopped.csv") if (data / "stopped.csv").exists() else pd.DataFrame()
     gpus = sorted({d.split(" ", 2)[-1] for d in calls[calls.event == "start"].detail})
     lines = ["# Rehearsal of the paper preset on one GPU", "",
              "The jobs of `snakemake all_tables --config preset=rehearsal` (params.yaml; docs/rehearsal.md) that "
@@ -109,8 +126,8 @@ def render(data: Path, out: Path) -> None:
              "ins of the four datasets (256-pixel frames, the real on-disk formats) and stand-in ImageNet weights "
              "in torchvision's format, each job capped to 2 epochs of at most 2 steps and 12 test videos. "
              "Accuracies mean nothing here (two optimisation steps, horizontal flips on data whose classes are "
-             "directions); what the rehearsal shows is whether each job runs, and how long it takes. How many ran,"
-             " and why the others did not: the last sections.", "",
+             "directions); what the rehearsal shows is whether each job runs, and how long it takes. Jobs a call "
+             "stopped, jobs that did not finish, and what failed: the last sections.", "",
              f"GPU: {', '.join(gpus)}. Command: `source benchmarks/gpu_env.sh; JOBS=... DEADLINE=... bash "
              "benchmarks/rehearsal_run.sh` per device call (calls below); then "
              "`python benchmarks/render_rehearsal.py collect ...` and `render` on this machine.", ""]
@@ -136,6 +153,12 @@ def render(data: Path, out: Path) -> None:
     lines += ["### Training and testing, per experiment", "", _table(per), ""]
     lines += ["### Test metrics (stand-in data: plumbing, not accuracy)", "", _table(tests.round(1)), ""]
     lines += ["## Device calls", "", _table(calls), ""]
+    lines += ["## Jobs stopped within a call", ""]
+    if stopped.empty:
+        lines += ["None.", ""]
+    else:
+        lines += ["Jobs that Snakemake reported as failed in a call (exit status 130: the call's deadline interrupted "
+                  "them; the next call reran them, and the times above are of that rerun):", "", _table(stopped), ""]
     lines += ["## Jobs that did not finish", ""]
     if unfinished.empty:
         lines += ["None: every job that started finished.", ""]
