@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+DATASET_NAMES = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")  # ctm.data.annotations.READERS' keys
+
 PATH_NAMES = ("tccm", "temporal")  # a CTM block's paths besides the identity: Path 1 (TCCM) and Path 2 (temporal)
 
 TORCHVISION_URL = "https://download.pytorch.org/models/"

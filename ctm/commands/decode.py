@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from ctm.data.store import FORMATS, StoreError
+from ctm.names import DATASET_NAMES
 
 USER_ERRORS = (StoreError,)
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
                        description="Decode every video that a dataset's annotations list (all splits) into a store "
                                    "folder: short side resized, one file per video, manifest.csv with each video's "
                                    "status. Re-running resumes. docs/decoded_store.md.")
-    p.add_argument("--dataset", required=True, help="dataset name (mini_kinetics_200, ucf101, hmdb51, ...)")
+    p.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="whose annotations list the videos")
     p.add_argument("--root", required=True, help="dataset root: annotation files and videos")
     p.add_argument("--out", required=True, help="store folder")
     p.add_argument("--short-side", type=int,

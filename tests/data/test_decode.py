@@ -141,3 +141,17 @@ def test_bench_data_command(tmp_path, capsys):
     assert [r["workers"] for r in result["results"]] == [0, 1]
     assert all(r["clips_per_s"] > 0 for r in result["results"])
     assert open_store(tmp_path / "b").frame_size("v000.mp4") == (64, 85)  # 340x256 sources, short side 64
+
+
+def test_decode_command_names_the_datasets_it_knows_instead_of_a_traceback(tmp_path, capsys):
+    from ctm.cli import main
+    from ctm.data.annotations import READERS
+    from ctm.names import DATASET_NAMES
+
+    assert set(DATASET_NAMES) == set(READERS)
+    with pytest.raises(SystemExit) as exit_:
+        main(["decode", "--dataset", "ucf", "--root", str(tmp_path), "--out", str(tmp_path / "store")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'ucf'" in err and "ucf101" in err and "Traceback" not in err
+    assert not (tmp_path / "store").exists()
