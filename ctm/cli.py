@@ -34,7 +34,7 @@ USER_ERRORS = {
 # names, for heavy modules) that are the user's to fix (printed as `ctm <verb>: error: ...`, exit 2) rather than bugs.
 COMMAND_MODULES: tuple[str, ...] = ("ctm.commands.clips", "ctm.commands.archives", "ctm.commands.decode",
                                      "ctm.commands.bench", "ctm.commands.prepare", "ctm.commands.report",
-                                     "ctm.commands.weights")
+                                     "ctm.commands.weights", "ctm.commands.predict")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -67,20 +67,16 @@ def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.de
         return torch.cat([forward(to_device(chunk, device)).float() for chunk in views.split(max_views)])
 
 
-def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True,
-             store: str | Path | None = None) -> dict:
-    """Test run_dir/checkpoint.pt on the validation (Kinetics) or test (UCF-101, HMDB-51) videos; write
-    run_dir/{metrics.json, predictions.csv, confusion.csv}. `store`: read the decoded store instead of raw videos."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "checkpoint.pt").is_file():
-        raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
-                                f"(ctm train --experiment {experiment}, or snakemake all_tables)")
-    ckpt = load_checkpoint(run_dir / "checkpoint.pt", "checkpoint", ("model", "classes", "params", "summary"))
+def testing_network(cfg: Config, experiment: str, checkpoint: Path):
+    """The trained network of `checkpoint` as it is tested: checked against params.yaml, on the GPU if there is one,
+    channels_last, BN folded and compiled as the preset and recipe say. Returns (forward, checkpoint dict, experiment,
+    recipe, device); `forward` maps (V, T, 3, S, S) views, uint8 or normalised, to (V, K) logits."""
+    ckpt = load_checkpoint(checkpoint, "checkpoint", ("model", "classes", "params", "summary"))
     expected = cfg.experiment_params(experiment)
     trained = {k: v for k, v in ckpt["params"].items() if k != "test"}
     if trained != {k: v for k, v in expected.items() if k != "test"}:
         raise StaleCheckpointError(
-            f"{run_dir / 'checkpoint.pt'} was trained with other parameters than params.yaml gives for "
+            f"{checkpoint} was trained with other parameters than params.yaml gives for "
             f"{experiment!r} now; retrain it (snakemake reruns it by itself)"
         )
     exp = cfg.experiment(experiment)
@@ -94,6 +90,18 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     if device.type == "cuda" and cfg.preset.test.fold_bn:
         model = fold_for_inference(model)
     forward = model_forward(model, device.type == "cuda" and recipe.compile, recipe.compile_mode)
+    return forward, ckpt, exp, recipe, device
+
+
+def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True,
+             store: str | Path | None = None) -> dict:
+    """Test run_dir/checkpoint.pt on the validation (Kinetics) or test (UCF-101, HMDB-51) videos; write
+    run_dir/{metrics.json, predictions.csv, confusion.csv}. `store`: read the decoded store instead of raw videos."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "checkpoint.pt").is_file():
+        raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
+                                f"(ctm train --experiment {experiment}, or snakemake all_tables)")
+    forward, ckpt, exp, recipe, device = testing_network(cfg, experiment, run_dir / "checkpoint.pt")
 
     opened = open_store(store) if store is not None else None
     split, classes = load_split(exp.dataset, root, "eval", opened, exp.split)
