@@ -1,6 +1,8 @@
 # ctm-repro: regenerate the paper's tables. `snakemake --cores 8 all_tables` on the embedded default;
 # `--config preset=paper` for the paper's scale. params.yaml is the single source of truth.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from ctm.params_file import refuse_overrides
 
 min_version("9.0")
 
@@ -11,7 +13,10 @@ configfile: "params.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "workflow/schemas/params.schema.yaml")
+# The jobs read params.yaml themselves: an override other than `preset` is an error, not silently ignored.
+# params.yaml is checked against workflow/schemas/params.schema.yaml by ctm.config.load_config (common.smk),
+# the same check that every `ctm` command and `dvc repro` make.
+refuse_overrides(config)
 
 
 include: "workflow/rules/common.smk"

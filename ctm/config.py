@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
-from ctm.params_file import ConfigError, build, resolve_presets, validate_preset
+from ctm.params_file import ConfigError, build, resolve_presets, validate_params, validate_preset
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
@@ -352,39 +352,38 @@ def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> 
         raise ConfigError(f"{path}: not found (run from the repository root or pass --params)") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    for key in ("preset", "presets", "experiments", "tables"):
-        if key not in raw:
-            raise ConfigError(f"{path}: missing top-level key {key!r}")
-    name = preset or raw["preset"]
-    if name not in raw["presets"]:
-        raise ConfigError(f"{path}: preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
     try:
-        experiments = {
-            k: dataclasses.replace(build(Experiment, v, f"{section}.{k}"), name=k)
-            for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
-        }
-        both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
-        if both:
-            raise ConfigError(f"experiments and finetuned both define {sorted(both)}")
-        for k, v in (raw.get("finetuned") or {}).items():
-            if not isinstance(v, dict) or v.get("init") is None:
-                raise ConfigError(f"finetuned.{k}.init: missing (a fine-tuned experiment names its parent)")
-        for k, v in raw["experiments"].items():
-            if isinstance(v, dict) and v.get("init") is not None:
-                raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
-        resolved = resolve_presets(raw["presets"])[name]
-        validate_preset(resolved, name)
-        cfg = Config(
-            preset_name=name,
-            preset=build(Preset, resolved, f"presets.{name}"),
-            experiments=experiments,
-            tables=build(dict[str, Table], raw["tables"], "tables"),
-            raw=raw,
-            groups=build(dict[str, list[str]], raw.get("groups", {}), "groups"),
-        )
-        _check(cfg)
+        return parse_config(raw, preset)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def parse_config(raw: Any, preset: str | None = None) -> Config:
+    """The typed view of a params document already read (params.yaml, or Snakemake's `config`): checked against
+    the schema, presets resolved, cross-references checked."""
+    validate_params(raw)
+    name = preset or raw["preset"]
+    if name not in raw["presets"]:
+        raise ConfigError(f"preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
+    experiments = {
+        k: dataclasses.replace(build(Experiment, v, f"{section}.{k}"), name=k)
+        for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
+    }
+    both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
+    if both:
+        raise ConfigError(f"experiments and finetuned both define {sorted(both)}")
+    for k, v in raw["experiments"].items():
+        if isinstance(v, dict) and v.get("init") is not None:
+            raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
+    resolved = resolve_presets(raw["presets"])[name]
+    validate_preset(resolved, name)
+    cfg = Config(
+        preset_name=name,
+        preset=build(Preset, resolved, f"presets.{name}"),
+        experiments=experiments,
+        tables=build(dict[str, Table], raw["tables"], "tables"),
+        raw=raw,
+        groups=build(dict[str, list[str]], raw.get("groups", {}), "groups"),
+    )
+    _check(cfg)
     return cfg

@@ -105,17 +105,58 @@ def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
     return resolved
 
 
-def validate_preset(preset: dict, name: str) -> None:
-    """Check a resolved preset against the params schema (workflow/schemas/params.schema.yaml, `$defs/preset`), the
-    one Snakemake validates params.yaml with; the error names the key's path."""
+def _schema_error(schema: dict, doc: Any, where: str) -> ConfigError | None:
+    """The most telling violation of `schema` by `doc`, as a ConfigError naming the key's path under `where`."""
     import jsonschema
 
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    if not errors:
+        return None
+    first = jsonschema.exceptions.best_match(errors)
+    while first.context:  # a oneOf/anyOf failure: report the branch that got furthest into the value
+        first = max(first.context, key=lambda e: len(e.absolute_path))
+    path = ".".join(str(p) for p in (where, *first.absolute_path) if p != "")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ConfigError(f"{path or 'top level'}: {first.message}{more}")
+
+
+def validate_params(raw: Any) -> None:
+    """Check the whole params document against the schema (workflow/schemas/params.schema.yaml), the one that
+    Snakemake's rules, `dvc repro` and every `ctm` command share; the error names the key's path."""
+    error = _schema_error(yaml.safe_load(SCHEMA.read_text()), raw, "")
+    if error is not None:
+        raise error
+
+
+def validate_preset(preset: dict, name: str) -> None:
+    """Check a resolved preset (`extends` applied) against the schema's `$defs/preset`."""
     schema = yaml.safe_load(SCHEMA.read_text())
-    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/preset"})
-    errors = list(validator.iter_errors(preset))
-    if errors:
-        first = jsonschema.exceptions.best_match(errors)
-        while first.context:  # a oneOf/anyOf failure: report the branch that got furthest into the value
-            first = max(first.context, key=lambda e: len(e.absolute_path))
-        where = ".".join(str(p) for p in (f"presets.{name}", *first.absolute_path))
-        raise ConfigError(f"{where}: {first.message}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    error = _schema_error({"$defs": schema["$defs"], "$ref": "#/$defs/preset"}, preset, f"presets.{name}")
+    if error is not None:
+        raise error
+
+
+def overridden_keys(config: Any, raw: Any, where: str = "") -> list[str]:
+    """Paths of the keys whose value in `config` (Snakemake's, after --config/--configfile) differs from `raw`
+    (params.yaml as read), `preset` excepted: the only key that every job is told on its command line."""
+    if isinstance(config, dict) and isinstance(raw, dict):
+        keys = [k for k in {**raw, **config} if not (where == "" and k == "preset")]
+        return [p for k in keys for p in overridden_keys(config.get(k, _ABSENT), raw.get(k, _ABSENT),
+                                                         f"{where}.{k}" if where else str(k))]
+    return [] if config == raw else [where]
+
+
+_ABSENT = object()
+
+
+def refuse_overrides(config: dict, params: str | Path = "params.yaml") -> None:
+    """Snakemake's `--config KEY=VALUE` and `--configfile` change Snakemake's copy of params.yaml only; every job
+    reads params.yaml itself (as `dvc repro` does), so such a value would be silently ignored. Refuse it."""
+    raw = yaml.safe_load(Path(params).read_text())
+    changed = overridden_keys(config, raw)
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise ConfigError(
+            f"--config/--configfile change {shown} of {params}, but every job reads {params} itself (as `dvc repro` "
+            f"does), so the value would be ignored. Only `preset` can be set on the command line "
+            f"(--config preset=paper); edit {params} for anything else (`dvc exp run -S KEY=VALUE` edits it too).")
