@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ctm import paths
+from ctm import paths, progress
 from ctm.config import Config, ConfigError, load_config
 
 # Errors that are the user's to fix (printed as `ctm <verb>: error: ...`, exit 2), by module, so that a command
@@ -41,7 +41,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", default="params.yaml", help="params.yaml to read (default: ./params.yaml)")
     p.add_argument("--preset", help="override params.yaml's `preset`")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress at all (default: a bar on a terminal, else a log line every "
+                        f"${progress.INTERVAL_ENV} s, default {progress.DEFAULT_INTERVAL_S:g})")
 
 
 def _synth(args: argparse.Namespace) -> dict:
@@ -187,6 +189,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    progress.set_label(f"ctm {args.verb}")  # names the command in its progress log lines
     if getattr(args, "threads", None):
         import torch
 

@@ -283,7 +283,7 @@ def decode_videos(
     main = threading.current_thread() is threading.main_thread()  # a kill (SLURM, snakemake) still saves the manifest
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
-        with progress_bar(total=len(jobs), desc="decode", disable=not progress) as bar:
+        with progress_bar(total=len(jobs), desc="decode", unit="video", disable=not progress) as bar:
             for row in _run(jobs, workers):
                 rows[row["video"]] = row
                 bar.update()

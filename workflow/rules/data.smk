@@ -25,7 +25,7 @@ if SYNTHETIC:
             "../envs/ctm.yaml"
         shell:
             "ctm synth --dataset {wildcards.dataset} --preset {params.preset} --out {output} --workers {threads} "
-            "--no-progress > {log} 2>&1"
+            "> {log} 2>&1"
 
 
 rule download:
@@ -47,7 +47,7 @@ rule download:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm download '{params.url}' --out {output} {params.checks} --no-progress > {log} 2>&1"
+        "ctm download '{params.url}' --out {output} {params.checks} > {log} 2>&1"
 
 
 rule extract:
@@ -68,7 +68,7 @@ rule extract:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm extract {input} --out {params.root} {params.flags} --no-progress > {log} 2>&1"
+        "ctm extract {input} --out {params.root} {params.flags} > {log} 2>&1"
 
 
 rule place_file:
@@ -78,6 +78,9 @@ rule place_file:
         f"resources/{PRESET}/{{dataset}}/{{file}}",
     wildcard_constraints:
         file=PLAIN_FILES,
+    resources:
+        mem_mb=500,
+        runtime=10,
     log:
         f"logs/{PRESET}/place_file/{{dataset}}/{{file}}.log",
     benchmark:
@@ -108,7 +111,7 @@ rule fetch_clips:
         "../envs/ctm.yaml"
     shell:
         "ctm fetch-clips --dataset {wildcards.dataset} --root {params.root} --url-template '{params.url}' "
-        "--workers {threads} --no-progress > {log} 2>&1"
+        "--workers {threads} > {log} 2>&1"
 
 
 rule decode:
@@ -132,4 +135,4 @@ rule decode:
         "../envs/ctm.yaml"
     shell:
         "ctm decode --dataset {wildcards.dataset} --preset {params.preset} --root {params.root} --out {output} "
-        "--workers {threads} --no-progress > {log} 2>&1"
+        "--workers {threads} > {log} 2>&1"

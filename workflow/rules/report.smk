@@ -10,6 +10,11 @@ rule aggregate:
         group=GROUPS_RE,
     params:
         preset=PRESET,
+    # Measured at the paper's size (benchmarks/results/h100/rehearsal/jobs.csv): aggregate 135 MB, report 740 MB,
+    # each under 20 s.
+    resources:
+        mem_mb=500,
+        runtime=10,
     log:
         f"logs/{PRESET}/aggregate/{{group}}.log",
     benchmark:
@@ -37,6 +42,9 @@ rule report_table:
         rows=lambda w: CFG.tables[w.table].rows,
         model=CFG.preset.model.__dict__,  # the table shows params and FLOPs at the preset's input
         input=CFG.preset.input.__dict__,
+    resources:
+        mem_mb=2000,
+        runtime=30,
     log:
         f"logs/{PRESET}/report/{{table}}.log",
     benchmark:
@@ -62,6 +70,9 @@ rule report_site:
     params:
         preset=PRESET,
         tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
+    resources:
+        mem_mb=2000,
+        runtime=30,
     log:
         f"logs/{PRESET}/report/site.log",
     benchmark:

@@ -49,4 +49,4 @@ if WEIGHTS:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm download '{params.url}' --out {output} {params.check} --no-progress > {log} 2>&1"
+            "ctm download '{params.url}' --out {output} {params.check} > {log} 2>&1"
