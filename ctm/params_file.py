@@ -11,10 +11,12 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
+from ctm.errors import UserError
+
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "params.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """params.yaml is malformed; the message names the key and the file."""
 
 

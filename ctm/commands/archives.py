@@ -6,15 +6,15 @@ import argparse
 from pathlib import Path
 
 from ctm.data.download import DownloadError, download, read_record
-from ctm.data.extract import ExtractError, extract
-
-USER_ERRORS = (DownloadError, ExtractError)
+from ctm.data.extract import extract
 
 
 def sha256_from_sums(sums: Path, name: str) -> str:
     """The digest of file `name` in a sha256sum-format file (`<hex>  <name>` per line)."""
     from ctm.data.prepare import expected_sha256
 
+    if not Path(sums).is_file():
+        raise DownloadError(f"{sums}: no such checksums file (--checksums)")
     digest = expected_sha256(Path(sums), name)
     if digest is None:
         raise DownloadError(f"{sums}: lists no sha256 for {name!r}; regenerate it (ctm synth) or drop --checksums")

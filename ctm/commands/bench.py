@@ -9,8 +9,6 @@ from collections.abc import Callable
 from ctm.config import COMPILE_MODES
 from ctm.data.store import StoreError
 
-USER_ERRORS = (StoreError,)
-
 
 def _data(args: argparse.Namespace) -> dict:
     from ctm.data.bench import bench_data, make_bench_store

@@ -9,7 +9,6 @@ from pathlib import Path
 from ctm.data.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
 
 DATASETS = ("kinetics_600", "mini_kinetics_200")
-USER_ERRORS = (ClipFetchError,)
 
 
 def _fetch_clips(args: argparse.Namespace) -> dict:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ctm.data.store import FORMATS, StoreError
+from ctm.data.store import FORMATS
 from ctm.names import DATASET_NAMES
-
-USER_ERRORS = (StoreError,)
 
 
 def _decode(args: argparse.Namespace) -> dict:

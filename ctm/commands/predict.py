@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-USER_ERRORS = ()  # those of ctm.engine.evaluate and ctm.engine.checkpoints, known to cli.py
-
 
 def _predict(args: argparse.Namespace) -> dict:
     from ctm.config import load_config

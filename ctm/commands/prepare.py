@@ -9,8 +9,6 @@ from pathlib import Path
 from ctm import paths
 from ctm.config import load_config
 
-USER_ERRORS = ()
-
 
 def _prepare(args: argparse.Namespace) -> dict:
     from ctm.data.prepare import prepare_dataset

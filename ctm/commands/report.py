@@ -2,17 +2,31 @@
 
   ctm report --table table1 [--runs-dir DIR] [--out reports] [--archive results/<preset>/tables]
   ctm report --site [--runs-dir DIR] [--out reports] [--tables DIR] [--logs logs/<preset>]
+
+ctm.report imports no torch: the tables' params and GFLOPs come from model_costs here, which builds the networks.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 
 from ctm import paths
-from ctm.config import load_config
+from ctm.config import Config, load_config
 
-USER_ERRORS = ("ctm.report.cells.ReportError",)  # by name: importing ctm.report imports torch
+
+def model_costs(cfg: Config) -> Callable[[str], dict[str, float]]:
+    """experiment -> ctm.engine.build.experiment_cost at the preset's input (params_m, gflops, gmacs), each network
+    built once, on the first call for it (ctm.report.cells.ModelCost)."""
+
+    @functools.cache
+    def cost(experiment: str) -> dict[str, float]:
+        from ctm.engine.build import experiment_cost
+
+        return experiment_cost(cfg, experiment, cfg.num_classes(cfg.experiment(experiment).dataset))
+
+    return cost
 
 
 def _report(args: argparse.Namespace) -> dict:
@@ -24,9 +38,10 @@ def _report(args: argparse.Namespace) -> dict:
         return build_site(cfg, args.out, args.tables or args.out, runs, args.logs)
     from ctm.report.tables import write_table
 
-    df = write_table(cfg, args.table, runs, args.out)
+    cost = model_costs(cfg)
+    df = write_table(cfg, args.table, runs, args.out, cost)
     if args.archive:
-        write_table(cfg, args.table, runs, args.archive)
+        write_table(cfg, args.table, runs, args.archive, cost)
     rows = df[df.kind == "reproduced"][["row", "column", "paper", "reproduced", "ci_low", "ci_high"]]
     return {"table": args.table, "rows": [{k: (None if v != v else v) for k, v in r.items()}  # NaN -> null
                                           for r in rows.to_dict("records")]}

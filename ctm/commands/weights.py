@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-USER_ERRORS = ("ctm.models.standin_weights.StandinNameError",)
-
 
 def _standin_weights(args: argparse.Namespace) -> dict:
     from ctm.models.standin_weights import write_standin

@@ -27,12 +27,13 @@ import torch.nn.functional as F
 from ctm.config import EvalSpec, InputSpec
 from ctm.data.sampling import crop_offsets, eval_indices, train_indices
 from ctm.data.store import Store, StoreError, open_store
+from ctm.errors import UserError
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
-class VideoDecodeError(RuntimeError):
+class VideoDecodeError(UserError, RuntimeError):
     """A video could not be decoded; the message names the file."""
 
 

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
+from ctm.errors import UserError
 from ctm.fileio import save_json
 from ctm.progress import progress_bar
 
@@ -35,7 +36,7 @@ FATAL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPER
 USER_AGENT = "ctm-repro (python urllib)"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """A download failed for good or its checksum did not match; the message names the URL and what to do."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctm.data import rar
+from ctm.errors import UserError
 from ctm.fileio import save_json
 from ctm.progress import progress_bar
 
@@ -36,7 +37,7 @@ INSTALL_HINT = ("install one: `apt-get install unar` (or the Debian package p7zi
                 "libarchive-tools for bsdtar)")
 
 
-class ExtractError(RuntimeError):
+class ExtractError(UserError, RuntimeError):
     """An archive cannot be extracted (unsafe entry, unknown format, no RAR tool, tool failure); says what to do."""
 
 

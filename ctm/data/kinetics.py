@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm.errors import UserError
+
 K400_CSVS = ("train.csv", "validate.csv")
 K600_CSVS = {"train": "train.csv", "val": "validate.csv"}  # test.csv has no labels: never read here
 MINI_KINETICS_LISTS = {"train": "train_ytid_list.txt", "val": "val_ytid_list.txt"}
@@ -28,7 +30,7 @@ MINI_KINETICS_SOURCE = "the GitHub repository s9xie/Mini-Kinetics-200"
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]+")  # YouTube's id alphabet: no '/', '.' or '\\', so no path tricks
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError, ValueError):
     """An annotation file is missing or malformed; the message names the file (and line) and what to do."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ctm.errors import UserError
 from ctm.fileio import atomic_write
 
 MARKER = b"Rar!\x1a\x07\x00"
@@ -127,7 +128,7 @@ def write_rar(path: str | os.PathLike, members: Sequence[tuple[str, bytes | Path
     return atomic_write(path, write)
 
 
-class RarFormatError(ValueError):
+class RarFormatError(UserError, ValueError):
     """Not a RAR 1.5-4.x archive whose members are all stored: it needs a RAR tool (unar, 7z or bsdtar)."""
 
 

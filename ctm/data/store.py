@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ctm.errors import UserError
 from ctm.fileio import atomic_write, save_json
 
 VERSION = 1
@@ -41,8 +42,14 @@ JPEG_MAGIC = b"CTMJPG1\0"
 JPEG_HEADER = len(JPEG_MAGIC) + 16
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A store folder is missing, incomplete or of another version/format; the message says what to run."""
+
+
+class NotInStoreError(StoreError, KeyError):
+    """A video that the store's manifest does not list (a KeyError too: a failed lookup by name)."""
+
+    __str__ = StoreError.__str__  # the message itself, not KeyError's repr of it
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class Store:
 
     def _row(self, video: str) -> tuple:
         if video not in self._rows:
-            raise KeyError(f"{video!r} is not in the store {self.root}; decode its dataset with `ctm decode`")
+            raise NotInStoreError(f"{video!r} is not in the store {self.root}; decode its dataset with `ctm decode`")
         return self._rows[video]
 
     def status(self, video: str) -> str:

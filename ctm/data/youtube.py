@@ -26,6 +26,7 @@ import pandas as pd
 
 from ctm.data.kinetics import YOUTUBE_ID, relative_inside
 from ctm.data.trim import trim_video
+from ctm.errors import UserError
 from ctm.fileio import atomic_write
 from ctm.progress import progress_bar
 
@@ -47,7 +48,7 @@ _UNAVAILABLE_HTTP = {404, 410}
 TMP_DIR = ".fetch_tmp"
 
 
-class ClipFetchError(ValueError):
+class ClipFetchError(UserError, ValueError):
     """A user error in the request (template, columns); the message names the value."""
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from ctm.errors import MissingInputError, UserError
 from ctm.fileio import read_json_object, save_json
 
 AGGREGATED = ("top1", "top5")
 
 
-class AggregateError(ValueError):
+class AggregateError(UserError, ValueError):
     """The runs cannot be aggregated; the message says why."""
 
 
@@ -25,7 +26,7 @@ def aggregate(metrics_files: list[str | Path], out: str | Path) -> dict:
             runs.append(read_json_object(path, ("experiment", "preset"), AggregateError,
                                          "re-run that run's evaluation (`ctm evaluate`)"))
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no metrics; evaluate that run first") from None
+            raise MissingInputError(f"{path}: no metrics; evaluate that run first") from None
     presets = {r["preset"] for r in runs}
     if len(presets) != 1:
         raise AggregateError(f"runs of different presets cannot be aggregated: {sorted(presets)}")

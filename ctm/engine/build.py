@@ -15,6 +15,7 @@ from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.clips import normalise_uint8, split_available
 from ctm.data.prepare import resolve
 from ctm.data.store import Store
+from ctm.errors import MissingInputError
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
@@ -77,7 +78,7 @@ def load_split(dataset: str, root: str | Path, subset: str, store: Store | None 
     present, missing = store.split(rows) if store is not None else split_available(root, rows)
     if present.empty:
         where = f"the store {store.root}" if store is not None else root
-        raise FileNotFoundError(f"{where}: none of the {len(missing)} {subset} videos of {dataset} are available")
+        raise MissingInputError(f"{where}: none of the {len(missing)} {subset} videos of {dataset} are available")
     return Split(present, len(missing)), names
 
 

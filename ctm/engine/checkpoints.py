@@ -12,8 +12,10 @@ from pathlib import Path
 
 import torch
 
+from ctm.errors import MissingInputError, UserError
 
-class CheckpointError(RuntimeError):
+
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint or resume file cannot be read; the message names the file and what to do."""
 
 
@@ -21,7 +23,7 @@ def load_checkpoint(path: str | Path, what: str, keys: tuple[str, ...], map_loca
     """The dict saved at `path` (a `what`: "checkpoint", "resume state", ...), which must hold `keys`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no {what} there")
+        raise MissingInputError(f"{path}: no {what} there")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, not a torch file, a pickle of other objects: all the same to a user

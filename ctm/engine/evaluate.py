@@ -20,6 +20,7 @@ from ctm.engine.metrics import (
     top1_summary,
     topk_correct,
 )
+from ctm.errors import MissingInputError, UserError
 from ctm.fileio import atomic_write, save_json
 from ctm.models.folded import fold_for_inference
 from ctm.progress import progress_bar
@@ -53,7 +54,7 @@ def balanced_subset(videos: pd.DataFrame, count: int | None) -> pd.DataFrame:
     return videos.iloc[sorted(keep)]
 
 
-class StaleCheckpointError(RuntimeError):
+class StaleCheckpointError(UserError, RuntimeError):
     """The checkpoint was trained with other parameters than params.yaml now gives."""
 
 
@@ -99,8 +100,8 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     run_dir/{metrics.json, predictions.csv, confusion.csv}. `store`: read the decoded store instead of raw videos."""
     run_dir = Path(run_dir)
     if not (run_dir / "checkpoint.pt").is_file():
-        raise FileNotFoundError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
-                                f"(ctm train --experiment {experiment}, or snakemake all_tables)")
+        raise MissingInputError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
+                               f"(ctm train --experiment {experiment}, or snakemake all_tables)")
     forward, ckpt, exp, recipe, device = testing_network(cfg, experiment, run_dir / "checkpoint.pt")
 
     opened = open_store(store) if store is not None else None

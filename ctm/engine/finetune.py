@@ -13,11 +13,12 @@ from pathlib import Path
 from torch import nn
 
 from ctm.engine.checkpoints import load_checkpoint
+from ctm.errors import UserError
 
 NEW_HEAD = "fc."
 
 
-class InitError(RuntimeError):
+class InitError(UserError, RuntimeError):
     """The parent checkpoint cannot initialise this network; the message says which keys and what to do."""
 
 

@@ -12,6 +12,7 @@ from ctm.data.clips import VideoClips
 from ctm.engine.checkpoints import load_checkpoint
 from ctm.engine.evaluate import predict_views, testing_network
 from ctm.engine.metrics import average_views
+from ctm.errors import MissingInputError
 
 
 def checkpoint_experiment(checkpoint: Path) -> tuple[str, str]:
@@ -25,7 +26,7 @@ def predict(cfg: Config, experiment: str, checkpoint: str | Path, video: str | P
     its `top` classes with their scores (softmax probabilities for the softmax rules)."""
     video, checkpoint = Path(video), Path(checkpoint)
     if not video.is_file():
-        raise FileNotFoundError(f"{video}: no such video file")
+        raise MissingInputError(f"{video}: no such video file")
     forward, ckpt, _, recipe, device = testing_network(cfg, experiment, checkpoint)
     test = cfg.preset.test
     clips = VideoClips(video.parent, pd.DataFrame({"video": [video.name], "label": [0]}), cfg.preset.input, "test",

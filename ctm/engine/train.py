@@ -39,6 +39,7 @@ from ctm.engine.distributed import (
     sum_across,
 )
 from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
+from ctm.errors import MissingInputError
 from ctm.fileio import save_torch
 from ctm.progress import progress_bar
 
@@ -137,8 +138,8 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     recipe = cfg.recipe(exp)
     params = cfg.experiment_params(experiment)
     if exp.init is not None and init_checkpoint is None:
-        raise FileNotFoundError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
-                                "(ctm train --init-checkpoint)")
+        raise MissingInputError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
+                               "(ctm train --init-checkpoint)")
     out_dir.mkdir(parents=True, exist_ok=True)
     done = None if force else finished_run(out_dir, params) if world.is_main else None
     if any_across(world, done is not None):

@@ -17,12 +17,13 @@ import torch
 from torch import nn
 
 from ctm.data.download import DownloadError, download, file_digests
+from ctm.errors import UserError
 from ctm.names import TORCHVISION_WEIGHTS, sha256_prefix, weights_url
 
 NEW_MODULES = ("fc.", "ctm_blocks.")
 
 
-class PretrainedError(RuntimeError):
+class PretrainedError(UserError, RuntimeError):
     """Weights could not be fetched, verified or loaded; the message says which and what to do."""
 
 

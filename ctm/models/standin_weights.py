@@ -26,13 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ctm.errors import UserError
 from ctm.fileio import atomic_write
 from ctm.models.resnet import resnet50, resnet101
 
 ARCHITECTURES = {"resnet50": resnet50, "resnet101": resnet101}
 
 
-class StandinNameError(ValueError):
+class StandinNameError(UserError, ValueError):
     """The file name asked for is not the stand-in's own (its sha256 prefix differs)."""
 
 

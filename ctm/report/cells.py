@@ -1,7 +1,9 @@
 """One reproduced table cell from the run folders: an experiment's metrics.json and log.jsonl, or a group's
 (`ctm aggregate`'s 3-split mean) with its members' files.
 
-A cell is a flat dict with the report's columns (ctm.report.tables.COLUMNS) that come from the runs.
+A cell is a flat dict with the report's columns (ctm.report.tables.COLUMNS) that come from the runs, and the
+network's size and cost, which a ModelCost function gives: ctm.report imports no torch, so the command layer
+(ctm/commands/report.py) builds the networks and passes that function in.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ctm.config import Config
-from ctm.engine.build import experiment_cost
-from ctm.engine.metrics import wilson_interval
+from ctm.errors import MissingInputError, UserError
 from ctm.fileio import read_json_object
+from ctm.intervals import wilson_interval
 from ctm.report.paper import paper_videos
 from ctm.report.stats import mean_interval
 
@@ -23,20 +26,13 @@ EXPERIMENT_KEYS = ("ci_low", "ci_high", "num_train_videos", "num_videos", "num_t
                    "views_per_video", "averaging", "reduction")
 
 
-class ReportError(ValueError):
+class ReportError(UserError, ValueError):
     """The runs cannot be reported as they are; the message names the file and what to do."""
 
 
-_COSTS: dict[tuple[str, str, str, int], dict[str, float]] = {}
-
-
-def cost(cfg: Config, experiment: str) -> dict[str, float]:
-    """experiment_cost (params_m, gflops) at the preset's input, computed once per experiment and process."""
-    num_classes = cfg.num_classes(cfg.experiment(experiment).dataset)
-    key = (cfg.params_hash(), cfg.preset_name, experiment, num_classes)
-    if key not in _COSTS:
-        _COSTS[key] = experiment_cost(cfg, experiment, num_classes)
-    return _COSTS[key]
+ModelCost = Callable[[str], Mapping[str, float]]
+"""An experiment's name -> {"params_m": millions of parameters, "gflops": forward GFLOPs per clip, ...} of its network
+at the preset's input (ctm.engine.build.experiment_cost; `ctm model-info` prints the same numbers)."""
 
 
 def read_metrics(path: Path, cfg: Config) -> dict:
@@ -44,8 +40,8 @@ def read_metrics(path: Path, cfg: Config) -> dict:
     try:
         metrics = read_json_object(path, METRICS_KEYS, ReportError, "re-run its evaluation (or `ctm aggregate`)")
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no metrics; evaluate the run first (`ctm evaluate`, `ctm aggregate` for a "
-                                "3-split group, or `snakemake all_tables`)") from None
+        raise MissingInputError(f"{path}: no metrics; evaluate the run first (`ctm evaluate`, `ctm aggregate` "
+                               "for a 3-split group, or `snakemake all_tables`)") from None
     if metrics.get("preset") != cfg.preset_name:
         raise ReportError(f"{path}: metrics of preset {metrics.get('preset')!r}, but the report is for preset "
                           f"{cfg.preset_name!r}; pass that preset's runs (--runs-dir results/<preset>/runs)")
@@ -122,12 +118,13 @@ def _group_cell(cfg: Config, name: str, runs_dir: Path) -> dict:
     }
 
 
-def read_cell(cfg: Config, name: str, runs_dir: str | Path) -> dict:
+def read_cell(cfg: Config, name: str, runs_dir: str | Path, cost: ModelCost) -> dict:
     """The reproduced columns of a cell naming experiment or group `name`: top-1, interval, video counts (a group's
-    summed over its splits, like the paper's counts beside them), params/GFLOPs, training clips/s."""
+    summed over its splits, like the paper's counts beside them), params/GFLOPs (`cost` of its first experiment),
+    training clips/s."""
     runs_dir = Path(runs_dir)
     cell = _group_cell(cfg, name, runs_dir) if name in cfg.groups else _experiment_cell(cfg, name, runs_dir)
     members = cfg.members(name)
-    c = cost(cfg, members[0])
+    c = cost(members[0])
     return {**cell, "experiment": name, "params_m": c["params_m"], "gflops": c["gflops"],
             "clips_per_s": mean_clips_per_s(runs_dir, members)}

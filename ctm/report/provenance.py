@@ -4,8 +4,10 @@ Written to reports/provenance.json and shown on index.html."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -44,21 +46,47 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware() -> dict:
-    import torch
+def gpu_names() -> list[str]:
+    """The names of this machine's GPUs that CUDA_VISIBLE_DEVICES leaves visible (those torch.cuda would see, in its
+    order), from nvidia-smi: the report imports no torch. [] without nvidia-smi or when it fails."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "--query-gpu=index,uuid,name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = [[field.strip() for field in line.split(",", 2)] for line in out.splitlines() if line.count(",") >= 2]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return [name for _, _, name in gpus]
+    names = []
+    for want in (v.strip() for v in visible.split(",")):  # indices or (prefixes of) UUIDs; CUDA stops at a bad one
+        match = [name for index, uuid, name in gpus if want and (want == index or uuid.startswith(want))]
+        if len(match) != 1:
+            break
+        names.append(match[0])
+    return names
 
-    gpus = ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-            if torch.cuda.is_available() else [])
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "gpus": gpus, "platform": platform.platform()}
+
+def hardware() -> dict:
+    """The machine that writes the report: CPU model, cores, GPU names, platform."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "gpus": gpu_names(), "platform": platform.platform()}
+
+
+def version(package: str) -> str | None:
+    """An installed distribution's version (None if absent), read without importing it."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def software() -> dict:
-    import matplotlib
-    import numpy
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-            "pandas": pd.__version__, "matplotlib": matplotlib.__version__, "executable": sys.executable}
+    """The Python and the versions of the libraries the numbers depend on."""
+    return {"python": platform.python_version(), "torch": version("torch"), "numpy": version("numpy"),
+            "pandas": version("pandas"), "matplotlib": version("matplotlib"), "executable": sys.executable}
 
 
 def _mean(df: pd.DataFrame, col: str) -> float | None:

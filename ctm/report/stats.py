@@ -1,7 +1,7 @@
 """The report's statistics: the interval of a mean over splits, and the interval of a difference of two results.
 
 All values are in percent. The single-run interval (Wilson's score interval on top-1) comes from
-ctm.engine.metrics; docs/report.md explains each choice.
+ctm.intervals; docs/report.md explains each choice.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from ctm.engine.metrics import Z95
+from ctm.intervals import Z95
 
 # Two-sided 95% quantiles of Student's t (0.975 quantile) for 1..10 degrees of freedom.
 _T975 = {1: 12.706204736, 2: 4.302652730, 3: 3.182446305, 4: 2.776445105, 5: 2.570581836,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ctm.config import Config
 from ctm.fileio import save_text
-from ctm.report.cells import ReportError, read_cell
+from ctm.report.cells import ModelCost, ReportError, read_cell
 from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, REFERENCES, TOP1, PaperTable
 
 COLUMNS = [
@@ -50,8 +50,9 @@ def _check_cells(cfg: Config, table: str, paper: PaperTable) -> dict[str, dict[s
     return cells
 
 
-def table_frame(cfg: Config, table: str, runs_dir: str | Path) -> pd.DataFrame:
-    """One row per cell of the paper's table, reading runs_dir/<experiment or group>/metrics.json (and log.jsonl)."""
+def table_frame(cfg: Config, table: str, runs_dir: str | Path, cost: ModelCost) -> pd.DataFrame:
+    """One row per cell of the paper's table, reading runs_dir/<experiment or group>/metrics.json (and log.jsonl);
+    `cost` gives the networks' params and GFLOPs (ctm.report.cells.ModelCost)."""
     paper = paper_table(table)
     cells = _check_cells(cfg, table, paper)
     rows = []
@@ -63,7 +64,7 @@ def table_frame(cfg: Config, table: str, runs_dir: str | Path) -> pd.DataFrame:
             if prow.literature or name is None:
                 rows.append({**base, "kind": REPORTED if prow.literature else NOT_CONFIGURED})
                 continue
-            cell = read_cell(cfg, name, runs_dir)
+            cell = read_cell(cfg, name, runs_dir, cost)
             delta = cell["reproduced"] - value if value is not None else math.nan
             rows.append({**base, "kind": REPRODUCED, **cell, "delta": delta})
     return _typed(pd.DataFrame(rows, columns=COLUMNS))
@@ -195,9 +196,9 @@ def to_markdown(cfg: Config, table: str, df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n\n" + "\n\n".join(n for n in notes if n) + "\n"
 
 
-def write_table(cfg: Config, table: str, runs_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
-    """Write out_dir/<table>.csv and out_dir/<table>.md."""
-    df = table_frame(cfg, table, runs_dir)
+def write_table(cfg: Config, table: str, runs_dir: str | Path, out_dir: str | Path, cost: ModelCost) -> pd.DataFrame:
+    """Write out_dir/<table>.csv and out_dir/<table>.md (table_frame)."""
+    df = table_frame(cfg, table, runs_dir, cost)
     out_dir = Path(out_dir)
     save_text(df.to_csv(index=False, float_format="%.4f"), out_dir / f"{table}.csv")
     save_text(to_markdown(cfg, table, df), out_dir / f"{table}.md")

@@ -75,10 +75,18 @@ def runs(tiny_cfg, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def written(tiny_cfg, runs, tmp_path_factory):
+def cost(tiny_cfg):
+    """The networks' params and GFLOPs as `ctm report --table` passes them to ctm.report (ctm.commands.report)."""
+    from ctm.commands.report import model_costs
+
+    return model_costs(tiny_cfg[0])
+
+
+@pytest.fixture(scope="session")
+def written(tiny_cfg, runs, cost, tmp_path_factory):
     """Every table written once by write_table: ({table: frame}, the folder of <table>.csv/.md)."""
     from ctm.report.tables import write_table
 
     cfg, _ = tiny_cfg
     out = tmp_path_factory.mktemp("tables")
-    return {t: write_table(cfg, t, runs, out) for t in cfg.tables}, out
+    return {t: write_table(cfg, t, runs, out, cost) for t in cfg.tables}, out

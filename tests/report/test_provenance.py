@@ -58,3 +58,20 @@ def test_interpretation_choices_follow_the_preset(tiny_cfg, runs):
     prov = collect(cfg, None, runs)
     assert prov["hardware"]["cores"] >= 1 and prov["software"]["torch"]
     assert prov["training"][0]["epochs"] == 3 and prov["jobs_note"].startswith("no logs folder")
+
+
+def test_gpu_names_from_nvidia_smi_as_cuda_would_see_them(tmp_path, monkeypatch):
+    from ctm.report.provenance import gpu_names
+
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho '0, GPU-aaaa-1111, NVIDIA H100 80GB HBM3'\necho '1, GPU-bbbb-2222, NVIDIA H200'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_names() == ["NVIDIA H100 80GB HBM3", "NVIDIA H200"]
+    for visible, names in [("1", ["NVIDIA H200"]), ("1,0", ["NVIDIA H200", "NVIDIA H100 80GB HBM3"]),
+                           ("GPU-bbbb", ["NVIDIA H200"]), ("", []), ("-1", []), ("0,7,1", ["NVIDIA H100 80GB HBM3"])]:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        assert gpu_names() == names, visible
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    assert gpu_names() == []

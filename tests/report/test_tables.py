@@ -76,17 +76,17 @@ def test_group_cells_show_mean_and_std_over_splits(written, tiny_cfg):
     assert csv.set_index(["row", "column"]).loc[("ctm", "ucf101")]["std"] == pytest.approx(std, abs=1e-4)
 
 
-def test_errors_name_the_file(tiny_cfg, tmp_path):
+def test_errors_name_the_file(tiny_cfg, cost, tmp_path):
     cfg, _ = tiny_cfg
     with pytest.raises(FileNotFoundError, match="mk200_r50_tsn/metrics.json"):
-        table_frame(cfg, "table1", tmp_path)
+        table_frame(cfg, "table1", tmp_path, cost)
     write_experiment(tmp_path, cfg, "mk200_r50_tsn", 10)
     metrics = tmp_path / "mk200_r50_tsn" / "metrics.json"
     metrics.write_text(json.dumps({**json.loads(metrics.read_text()), "preset": "paper"}))
     with pytest.raises(ReportError, match="preset 'paper'"):
-        table_frame(cfg, "table1", tmp_path)
+        table_frame(cfg, "table1", tmp_path, cost)
     with pytest.raises(ReportError, match="not one of the paper's tables"):
-        table_frame(cfg, "table9", tmp_path)
+        table_frame(cfg, "table9", tmp_path, cost)
 
 
 def test_cli_writes_the_table_and_its_archive(tiny_cfg, runs, tmp_path, capsys):
