@@ -19,9 +19,14 @@ setup: $(VENV)/.installed
 tables: setup
 	snakemake --cores 8 all_tables
 
-test: setup
-	ruff check ctm tests benchmarks
+test: lint
 	pytest
+
+# ruff, Snakemake's linter, and dvc.yaml being what `ctm dvc-yaml` writes from params.yaml
+lint: setup
+	ruff check ctm tests benchmarks
+	snakemake --lint
+	ctm dvc-yaml --check
 
 clean-results:
 	rm -rf results logs .snakemake

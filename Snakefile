@@ -29,7 +29,7 @@ include: "workflow/rules/report.smk"
 rule all_tables:
     default_target: True
     input:
-        expand("reports/{table}.{ext}", table=TABLES, ext=("csv", "md")),
+        expand("{reports}/{table}.{ext}", reports=REPORTS, table=TABLES, ext=("csv", "md")),
         expand("{tables}/{table}.{ext}", tables=TABLES_DIR, table=TABLES, ext=("csv", "md")),
         rules.report_site.output,
 
@@ -40,5 +40,5 @@ for _table in TABLES:
         name:
             _table
         input:
-            f"reports/{_table}.csv",
+            f"{REPORTS}/{_table}.csv",
             f"{TABLES_DIR}/{_table}.csv",

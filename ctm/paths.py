@@ -1,4 +1,8 @@
-"""Where each stage's files live; the CLI's defaults, the Snakemake rules and dvc.yaml all follow these."""
+"""Where each stage's files live; the CLI's defaults, the Snakemake rules and dvc.yaml all follow these.
+
+Every function joins its arguments into a path and nothing else, so the rules pass Snakemake wildcards
+(`run_dir(PRESET, "{experiment}")`) and ctm.pipeline passes DVC's templates (`run_dir("${preset}", "${key}")`).
+"""
 
 from __future__ import annotations
 
@@ -50,3 +54,79 @@ def tables_dir(preset: str) -> Path:
 
 
 REPORTS = Path("reports")
+
+# the files of a run directory
+CHECKPOINT, TRAIN_LOG, METRICS = "checkpoint.pt", "log.jsonl", "metrics.json"
+PREDICTIONS, CONFUSION = "predictions.csv", "confusion.csv"
+
+
+def checkpoint(preset: str, experiment: str) -> Path:
+    return run_dir(preset, experiment) / CHECKPOINT
+
+
+def train_log(preset: str, experiment: str) -> Path:
+    """One JSON line per epoch (`ctm train`)."""
+    return run_dir(preset, experiment) / TRAIN_LOG
+
+
+def metrics(preset: str, name: str) -> Path:
+    """An experiment's test metrics (`ctm evaluate`), or a group's 3-split mean (`ctm aggregate`)."""
+    return run_dir(preset, name) / METRICS
+
+
+def predictions(preset: str, experiment: str) -> Path:
+    return run_dir(preset, experiment) / PREDICTIONS
+
+
+def confusion(preset: str, experiment: str) -> Path:
+    return run_dir(preset, experiment) / CONFUSION
+
+
+def downloaded_file(preset: str, dataset: str, name: str) -> Path:
+    return downloads_dir(preset, dataset) / name
+
+
+def extracted_marker(preset: str, dataset: str, archive: str) -> Path:
+    """Written by `ctm extract` once `archive` is extracted into the dataset root (ctm.data.extract)."""
+    return dataset_root(preset, dataset) / f".extracted-{archive}.json"
+
+
+def videos_manifest(preset: str, dataset: str) -> Path:
+    """Every clip `ctm fetch-clips` tried, with its status (ctm.data.youtube.MANIFEST_NAME)."""
+    return dataset_root(preset, dataset) / "videos_manifest.csv"
+
+
+def weights_file(preset: str, name: str) -> Path:
+    return weights_dir(preset) / name
+
+
+def remote_weights(preset: str, name: str) -> Path:
+    return weights_remote_dir(preset) / name
+
+
+def logs_dir(preset: str) -> Path:
+    return Path("logs") / preset
+
+
+def job_log(preset: str, step: str, name: str) -> Path:
+    """The log of one job of a rule (`step`): the command's stdout and stderr, progress lines included."""
+    return logs_dir(preset) / step / f"{name}.log"
+
+
+def job_benchmark(preset: str, step: str, name: str) -> Path:
+    """Snakemake's `benchmark:` file of one job (wall time, memory)."""
+    return logs_dir(preset) / "benchmarks" / step / f"{name}.tsv"
+
+
+def report_file(table: str, ext: str) -> Path:
+    """The committed copy of a table (`reports/table1.csv`), what reviewers read."""
+    return REPORTS / f"{table}.{ext}"
+
+
+def table_metrics() -> Path:
+    """Every reproduced cell of the tables, committed: DVC's metrics (ctm.report.summary)."""
+    return REPORTS / "metrics.json"
+
+
+def table_archive(preset: str, table: str, ext: str) -> Path:
+    return tables_dir(preset) / f"{table}.{ext}"

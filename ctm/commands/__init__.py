@@ -1,1 +1,36 @@
-"""`ctm` verbs that live in their own module; ctm/cli.py lists them in COMMAND_MODULES."""
+"""The `ctm` verbs: one module per verb or group of verbs, listed in COMMAND_MODULES; ctm/cli.py only dispatches.
+
+Each module defines
+
+    register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None
+
+which adds its verbs' parsers to `sub`, calls `common(parser)` on each (the options that every verb takes) and sets
+`func` with `parser.set_defaults(func=handler)`. A handler takes the parsed argparse.Namespace and returns a JSON-able
+result that cli.py prints, or None where it printed its own output. It reports an input that the user must fix by
+raising a subclass of ctm.errors.UserError (printed as `ctm <verb>: error: <message>`, exit status 2); anything else
+that escapes it is a bug and keeps its traceback. A module imports heavy libraries (torch, matplotlib, ...) inside
+its handlers, as `ctm --help` and the light verbs import every module here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ctm import progress
+
+# In `ctm --help`'s order. A new verb: a module as above, named here.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ctm.commands.synth", "ctm.commands.runs", "ctm.commands.model_info", "ctm.commands.clips",
+    "ctm.commands.archives", "ctm.commands.decode", "ctm.commands.bench", "ctm.commands.prepare",
+    "ctm.commands.report", "ctm.commands.weights", "ctm.commands.predict", "ctm.commands.pipeline",
+)
+
+
+def common(p: argparse.ArgumentParser) -> None:
+    """The options of every verb: which params.yaml and preset, torch's threads, progress output."""
+    p.add_argument("--params", default="params.yaml", help="params.yaml to read (default: ./params.yaml)")
+    p.add_argument("--preset", help="override params.yaml's `preset`")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress at all (default: a bar on a terminal, else a log line every "
+                        f"${progress.INTERVAL_ENV} s, default {progress.DEFAULT_INTERVAL_S:g})")

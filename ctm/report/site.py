@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm import paths
 from ctm.config import Config
 from ctm.fileio import save_text
 from ctm.report.claims import write_claims
@@ -14,6 +15,7 @@ from ctm.report.html import render
 from ctm.report.paper import PAPER_TABLES
 from ctm.report.plots import write_figures
 from ctm.report.provenance import write_provenance
+from ctm.report.summary import write_metrics
 from ctm.report.tables import paper_only_frame, read_table
 
 
@@ -35,10 +37,12 @@ def load_frames(cfg: Config, tables_dir: str | Path) -> tuple[dict[str, pd.DataF
 
 def build_site(cfg: Config, out_dir: str | Path, tables_dir: str | Path, runs_dir: str | Path,
                logs_dir: str | Path | None, repo: str | Path = ".") -> dict:
-    """Write out_dir/{claims.md, claims.json, provenance.json, index.html, figures/*.png}; returns a summary."""
+    """Write out_dir/{claims.md, claims.json, metrics.json, provenance.json, index.html, figures/*.png};
+    returns a summary."""
     out_dir = Path(out_dir)
     frames, missing = load_frames(cfg, tables_dir)
     claims = write_claims(frames, out_dir, cfg.preset_name, cfg.preset.synthetic)
+    write_metrics(frames, out_dir / paths.table_metrics().name)
     used = {e for t in cfg.tables.values() for n in t.names() for e in cfg.members(n)}
     experiments = [e for e in cfg.experiments if e in used]  # params.yaml's order
     figures = write_figures(frames, runs_dir, out_dir / "figures", cfg.preset.synthetic, experiments)

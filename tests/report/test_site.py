@@ -3,6 +3,8 @@ import json
 import shutil
 from html.parser import HTMLParser
 
+import pandas as pd
+
 from ctm.cli import main
 from ctm.report.claims import CLAIMS
 from ctm.report.paper import PAPER_TABLES
@@ -72,6 +74,16 @@ def test_site_has_every_table_claim_figure_and_provenance(tiny_cfg, runs, writte
     assert [t["experiment"] for t in prov["training"]] == list(cfg.experiments)
     assert "../docs/interpretation.md" in page.links
     assert "Synthetic preset" in text  # the embedded preset says that the paper's numbers are for other data
+    # DVC's metrics: one entry per reproduced cell of each table's CSV, nothing else
+    metrics = json.loads((out / "metrics.json").read_text())
+    for name in cfg.tables:
+        frame = pd.read_csv(out / f"{name}.csv")
+        mine = frame[frame["kind"] == "reproduced"]
+        cells = {(r, c): metrics[name][r][c] for r in metrics[name] for c in metrics[name][r]}
+        assert set(cells) == set(zip(mine["row"], mine["column"], strict=True))
+        for rec in mine.to_dict("records"):
+            cell = cells[(rec["row"], rec["column"])]
+            assert cell["reproduced"] == round(rec["reproduced"], 4) and cell["ci_low"] <= cell["reproduced"]
 
 
 def test_site_before_every_table_is_run(tiny_cfg, runs, written, tmp_path, capsys):

@@ -5,6 +5,8 @@ from pathlib import Path
 import yaml
 
 from ctm.config import load_config
+from ctm.pipeline.code import CODE, code_files
+from ctm.pipeline.dvc_yaml import render
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,3 +54,30 @@ def test_data_stages_cover_every_dataset_of_every_preset():
     datasets = {d for p in params["presets"].values() for d in p["datasets"]}
     for stage in ("publish", "prepare", "decode"):
         assert set(stages()[stage]["foreach"]) == datasets
+
+
+def test_committed_dvc_yaml_is_what_ctm_dvc_yaml_writes():
+    assert (REPO / "dvc.yaml").read_text() == render(load_config(REPO / "params.yaml")), (
+        "dvc.yaml is stale: run `ctm dvc-yaml` and commit it")
+
+
+def test_code_deps_exist_and_folders_expand_to_their_sources():
+    for step, entries in CODE.items():
+        files = code_files(step)
+        assert files and all((REPO / f).is_file() and f.endswith(".py") for f in files)
+        for entry in entries:
+            assert any(f == entry or f.startswith(entry + "/") for f in files), (step, entry)
+    assert "ctm/models/ctm_block.py" in code_files("train")
+
+
+def test_ctm_dvc_yaml_writes_and_checks(tmp_path, capsys):
+    from ctm.cli import main
+
+    out = tmp_path / "dvc.yaml"
+    params = str(REPO / "params.yaml")
+    assert main(["dvc-yaml", "--params", params, "--out", str(out)]) == 0
+    assert out.read_text() == (REPO / "dvc.yaml").read_text()
+    assert main(["dvc-yaml", "--params", params, "--out", str(out), "--check"]) == 0
+    out.write_text(out.read_text().replace("--threads 1", "--threads 2"))
+    assert main(["dvc-yaml", "--params", params, "--out", str(out), "--check"]) == 2
+    assert "is not what `ctm dvc-yaml` writes" in capsys.readouterr().err

@@ -79,3 +79,20 @@ def test_dvc_agrees_with_snakemake_and_shares_its_outputs(snakemake_project, tmp
     run(["snakemake", "--touch", "--cores", "1", "all_tables"], clone)
     out = run(["snakemake", "--cores", "2", "-n", "all_tables"], clone)
     assert "rule train:" not in out.stdout + out.stderr
+
+
+def test_a_code_change_reruns_the_same_steps_in_snakemake_and_dvc(snakemake_project):
+    """ctm/pipeline/code.py is both the rules' code inputs and dvc.yaml's code deps: editing the network reruns
+    training in both; editing the progress lines reruns nothing in either. (Runs after the DVC test's commit.)"""
+    root = snakemake_project
+    run(["snakemake", "--touch", "--cores", "1", "all_tables"], root)  # `dvc commit` relinked the outputs
+    progress = root / "ctm" / "progress.py"
+    progress.write_text(progress.read_text() + "\n# edited\n")
+    assert "Nothing to be done" in run(["snakemake", "--cores", "2", "-n", "all_tables"], root).stdout
+    assert run(["dvc", "status", "-q"], root).stdout.strip() == ""
+    block = root / "ctm" / "models" / "ctm_block.py"
+    block.write_text(block.read_text() + "\n# edited\n")
+    out = run(["snakemake", "--cores", "2", "-n", "all_tables"], root).stdout
+    assert "rule train:" in out and "rule decode:" not in out
+    status = run(["dvc", "status"], root).stdout
+    assert "train@" in status and "modified:           ctm/models" in status and "decode@" not in status

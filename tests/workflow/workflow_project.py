@@ -8,8 +8,11 @@ from pathlib import Path
 
 import yaml
 
+from ctm.config import parse_config
+from ctm.pipeline.dvc_yaml import render
+
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["Snakefile", "workflow", "dvc.yaml", "ctm"]
+COPIED = ["Snakefile", "workflow", "ctm"]
 
 
 def make_project(root: Path, params: dict) -> Path:
@@ -21,6 +24,7 @@ def make_project(root: Path, params: dict) -> Path:
         else:
             shutil.copy(src, root / name)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (root / "dvc.yaml").write_text(render(parse_config(params)))  # what `ctm dvc-yaml` writes for these params
     return root
 
 

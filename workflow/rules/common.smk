@@ -9,6 +9,7 @@ from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
 from ctm.data.prepare import resolve
 from ctm.names import sha256_prefix, weights_file_name, weights_url
+from ctm.pipeline.code import code_files
 
 CFG = load_config("params.yaml", config["preset"])
 PRESET = CFG.preset_name
@@ -30,15 +31,29 @@ def cores_per_cpu_job():
     return max(1, cores // (os.cpu_count() or 1))
 
 
+def path(where, *args):
+    """ctm.paths' `where` for this preset, as a str; `{wildcard}` arguments stay Snakemake patterns."""
+    return str(where(PRESET, *args))
+
+
+def job_log(step, name):
+    return path(paths.job_log, step, name)
+
+
+def job_benchmark(step, name):
+    return path(paths.job_benchmark, step, name)
+
+
 def dataset_root(dataset):
-    return str(paths.dataset_root(PRESET, dataset))
+    return path(paths.dataset_root, dataset)
 
 
-TABLES_DIR = str(paths.tables_dir(PRESET))
+TABLES_DIR = path(paths.tables_dir)
+REPORTS = str(paths.REPORTS)  # the committed copies of the tables and the site
 
 
 def run_dir(experiment):
-    return str(paths.run_dir(PRESET, experiment))
+    return path(paths.run_dir, experiment)
 
 
 def experiment_root(wildcards):
@@ -61,7 +76,7 @@ def launcher(gpus):
 
 
 def experiment_store(wildcards):
-    return str(paths.store_dir(PRESET, CFG.experiment(wildcards.experiment).dataset))
+    return path(paths.store_dir, CFG.experiment(wildcards.experiment).dataset)
 
 
 # ---- ImageNet weights (workflow/rules/weights.smk) ----
@@ -81,13 +96,13 @@ def experiment_weights(wildcards):
     spec = CFG.pretrained(exp)
     if exp.init is not None or spec is None or weights_url(spec) is None:
         return []
-    return [str(paths.weights_dir(PRESET) / weights_file_name(spec))]
+    return [path(paths.weights_file, weights_file_name(spec))]
 
 
 def parent_checkpoint(wildcards):
     """A fine-tuning experiment waits for its parent's checkpoint (`init` in params.yaml)."""
     parent = CFG.experiment(wildcards.experiment).init
-    return [f"{run_dir(parent)}/checkpoint.pt"] if parent else []
+    return [path(paths.checkpoint, parent)] if parent else []
 
 
 GROUPS_RE = "|".join(CFG.groups) or "^$"
@@ -98,7 +113,7 @@ def table_inputs(wildcards):
     """The metrics of each cell (an experiment's, or a group's 3-split mean) and the training logs behind them."""
     names = CFG.tables[wildcards.table].names()
     members = [e for n in names for e in CFG.members(n)]
-    return [f"{run_dir(n)}/metrics.json" for n in names] + [f"{run_dir(e)}/log.jsonl" for e in members]
+    return [path(paths.metrics, n) for n in names] + [path(paths.train_log, e) for e in members]
 
 
 def test_params():
@@ -122,7 +137,7 @@ PLAIN_FILES = "|".join(
 
 
 def remote_dir(dataset):
-    return str(paths.remote_dir(PRESET, dataset))
+    return path(paths.remote_dir, dataset)
 
 
 def remote_input(wildcards):
@@ -151,9 +166,9 @@ def extract_flags(dataset, name):
 
 def annotation_files(wildcards):
     """What makes a dataset root's annotations complete: each archive extracted, each plain file in place."""
-    root = dataset_root(wildcards.dataset)
-    return [f"{root}/.extracted-{name}.json" if spec.extract else f"{root}/{name}"
-            for name, spec in CFG.dataset(wildcards.dataset).files.items()]
+    d = wildcards.dataset
+    return [path(paths.extracted_marker, d, name) if spec.extract else f"{dataset_root(d)}/{name}"
+            for name, spec in CFG.dataset(d).files.items()]
 
 
 def clips_url(dataset):
@@ -164,7 +179,7 @@ def dataset_ready(wildcards):
     """Annotations, plus the fetched clips for Kinetics-style datasets."""
     files = annotation_files(wildcards)
     if CFG.dataset(wildcards.dataset).clips_url:
-        files.append(f"{dataset_root(wildcards.dataset)}/videos_manifest.csv")
+        files.append(path(paths.videos_manifest, wildcards.dataset))
     return files
 
 

@@ -6,8 +6,10 @@
 if SYNTHETIC:
 
     rule publish_synthetic:
+        input:
+            code=code_files("publish"),  # as dvc.yaml's deps (ctm/pipeline/code.py)
         output:
-            directory(f"resources/{PRESET}/remote/{{dataset}}"),
+            directory(path(paths.remote_dir, "{dataset}")),
         wildcard_constraints:
             dataset="|".join(SYNTHETIC),
         params:
@@ -18,9 +20,9 @@ if SYNTHETIC:
             mem_mb=2000,
             runtime=30,
         log:
-            f"logs/{PRESET}/publish_synthetic/{{dataset}}.log",
+            job_log("publish_synthetic", "{dataset}"),
         benchmark:
-            f"logs/{PRESET}/benchmarks/publish_synthetic/{{dataset}}.tsv"
+            job_benchmark("publish_synthetic", "{dataset}")
         conda:
             "../envs/ctm.yaml"
         shell:
@@ -32,7 +34,7 @@ rule download:
     input:
         remote_input,
     output:
-        f"resources/{PRESET}/downloads/{{dataset}}/{{file}}",
+        path(paths.downloaded_file, "{dataset}", "{file}"),
     params:
         url=lambda w: file_url(w.dataset, w.file),
         checks=lambda w: checksum_args(w.dataset, w.file),
@@ -41,9 +43,9 @@ rule download:
         mem_mb=500,
         runtime=600,
     log:
-        f"logs/{PRESET}/download/{{dataset}}/{{file}}.log",
+        job_log("download", "{dataset}/{file}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/download/{{dataset}}/{{file}}.tsv"
+        job_benchmark("download", "{dataset}/{file}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -52,9 +54,9 @@ rule download:
 
 rule extract:
     input:
-        f"resources/{PRESET}/downloads/{{dataset}}/{{file}}",
+        path(paths.downloaded_file, "{dataset}", "{file}"),
     output:
-        f"resources/{PRESET}/{{dataset}}/.extracted-{{file}}.json",
+        path(paths.extracted_marker, "{dataset}", "{file}"),
     params:
         root=lambda w: dataset_root(w.dataset),
         flags=lambda w: extract_flags(w.dataset, w.file),
@@ -62,9 +64,9 @@ rule extract:
         mem_mb=1000,
         runtime=240,
     log:
-        f"logs/{PRESET}/extract/{{dataset}}/{{file}}.log",
+        job_log("extract", "{dataset}/{file}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/extract/{{dataset}}/{{file}}.tsv"
+        job_benchmark("extract", "{dataset}/{file}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -73,18 +75,18 @@ rule extract:
 
 rule place_file:
     input:
-        f"resources/{PRESET}/downloads/{{dataset}}/{{file}}",
+        path(paths.downloaded_file, "{dataset}", "{file}"),
     output:
-        f"resources/{PRESET}/{{dataset}}/{{file}}",
+        f"{dataset_root('{dataset}')}/{{file}}",  # a file used as it is downloaded (not an archive)
     wildcard_constraints:
         file=PLAIN_FILES,
     resources:
         mem_mb=500,
         runtime=10,
     log:
-        f"logs/{PRESET}/place_file/{{dataset}}/{{file}}.log",
+        job_log("place_file", "{dataset}/{file}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/place_file/{{dataset}}/{{file}}.tsv"
+        job_benchmark("place_file", "{dataset}/{file}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -95,7 +97,7 @@ rule fetch_clips:
     input:
         annotation_files,
     output:
-        f"resources/{PRESET}/{{dataset}}/videos_manifest.csv",
+        path(paths.videos_manifest, "{dataset}"),
     params:
         root=lambda w: dataset_root(w.dataset),
         url=lambda w: clips_url(w.dataset),
@@ -104,9 +106,9 @@ rule fetch_clips:
         mem_mb=4000,
         runtime=lambda w: 7 * 24 * 60 if CFG.dataset(w.dataset).source == "download" else 60,
     log:
-        f"logs/{PRESET}/fetch_clips/{{dataset}}.log",
+        job_log("fetch_clips", "{dataset}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/fetch_clips/{{dataset}}.tsv"
+        job_benchmark("fetch_clips", "{dataset}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -117,8 +119,9 @@ rule fetch_clips:
 rule decode:
     input:
         dataset_ready,
+        code=code_files("decode"),
     output:
-        directory(f"results/{PRESET}/data/{{dataset}}"),
+        directory(path(paths.store_dir, "{dataset}")),
     params:
         preset=PRESET,
         root=lambda w: dataset_root(w.dataset),
@@ -128,9 +131,9 @@ rule decode:
         mem_mb=4000,
         runtime=lambda w: 24 * 60 if CFG.dataset(w.dataset).source == "download" else 60,
     log:
-        f"logs/{PRESET}/decode/{{dataset}}.log",
+        job_log("decode", "{dataset}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/decode/{{dataset}}.tsv"
+        job_benchmark("decode", "{dataset}")
     conda:
         "../envs/ctm.yaml"
     shell:

@@ -3,9 +3,10 @@
 
 rule aggregate:
     input:
-        lambda w: [f"{run_dir(e)}/metrics.json" for e in CFG.groups[w.group]],
+        lambda w: [path(paths.metrics, e) for e in CFG.groups[w.group]],
+        code=code_files("aggregate"),
     output:
-        f"results/{PRESET}/runs/{{group}}/metrics.json",
+        path(paths.metrics, "{group}"),
     wildcard_constraints:
         group=GROUPS_RE,
     params:
@@ -16,9 +17,9 @@ rule aggregate:
         mem_mb=500,
         runtime=10,
     log:
-        f"logs/{PRESET}/aggregate/{{group}}.log",
+        job_log("aggregate", "{group}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/aggregate/{{group}}.tsv"
+        job_benchmark("aggregate", "{group}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -28,17 +29,19 @@ rule aggregate:
 rule report_table:
     input:
         table_inputs,
+        code=code_files("report_table"),
     # reports/ is committed, so Snakemake would take it as up to date on a fresh clone and run nothing;
     # the preset's own copy under results/ (never committed) is what all_tables asks for.
     output:
-        csv=report("reports/{table}.csv", caption="../report/table.rst", category="Tables"),
-        md="reports/{table}.md",
+        csv=report(str(paths.report_file("{table}", "csv")), caption="../report/table.rst", category="Tables"),
+        md=str(paths.report_file("{table}", "md")),
         archive=multiext(f"{TABLES_DIR}/{{table}}", ".csv", ".md"),
     wildcard_constraints:
         table="|".join(TABLES),
     params:
         preset=PRESET,
         tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
+        reports=lambda w, output: os.path.dirname(output.csv),
         rows=lambda w: CFG.tables[w.table].rows,
         model=CFG.preset.model.__dict__,  # the table shows params and FLOPs at the preset's input
         input=CFG.preset.input.__dict__,
@@ -46,39 +49,43 @@ rule report_table:
         mem_mb=2000,
         runtime=30,
     log:
-        f"logs/{PRESET}/report/{{table}}.log",
+        job_log("report", "{table}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/report/{{table}}.tsv"
+        job_benchmark("report", "{table}")
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --table {wildcards.table} --preset {params.preset} --out reports --archive {params.tables} "
+        "ctm report --table {wildcards.table} --preset {params.preset} --out {params.reports} --archive {params.tables} "
         "> {log} 2>&1"
 
 
 rule report_site:
     input:
-        expand(f"{TABLES_DIR}/{{table}}.csv", table=TABLES),
+        expand(path(paths.table_archive, "{table}", "csv"), table=TABLES),
+        code=code_files("report_site"),
     output:
-        html=report("reports/index.html", caption="../report/index.rst", category="Report"),
-        claims=report("reports/claims.md", caption="../report/claims.rst", category="Claims"),
-        claims_json="reports/claims.json",
-        provenance="reports/provenance.json",
-        figures=report(directory("reports/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
+        html=report(f"{REPORTS}/index.html", caption="../report/index.rst", category="Report"),
+        claims=report(f"{REPORTS}/claims.md", caption="../report/claims.rst", category="Claims"),
+        claims_json=f"{REPORTS}/claims.json",
+        provenance=f"{REPORTS}/provenance.json",
+        metrics=str(paths.table_metrics()),  # DVC's metrics: every reproduced cell (ctm.report.summary)
+        figures=report(directory(f"{REPORTS}/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
                        category="Figures"),
         archive=f"{TABLES_DIR}/index.html",
     params:
         preset=PRESET,
         tables=lambda w, output: os.path.dirname(output.archive if isinstance(output.archive, str) else output.archive[0]),
+        reports=lambda w, output: os.path.dirname(output.html),
+        logs=path(paths.logs_dir),
     resources:
         mem_mb=2000,
         runtime=30,
     log:
-        f"logs/{PRESET}/report/site.log",
+        job_log("report", "site"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/report/site.tsv"
+        job_benchmark("report", "site")
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --site --preset {params.preset} --out reports --tables {params.tables} --logs logs/{params.preset} > {log} 2>&1 "
-        "&& rm -rf {params.tables}/figures && cp -r reports/figures reports/index.html {params.tables}/"
+        "ctm report --site --preset {params.preset} --out {params.reports} --tables {params.tables} --logs {params.logs} "
+        "> {log} 2>&1 && rm -rf {params.tables}/figures && cp -r {output.figures} {output.html} {params.tables}/"

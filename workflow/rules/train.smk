@@ -6,9 +6,10 @@ rule train:
         store=experiment_store,
         parent=parent_checkpoint,
         weights=experiment_weights,
+        code=code_files("train"),  # as dvc.yaml's deps: a change reruns training (ctm/pipeline/code.py)
     output:
-        checkpoint=f"results/{PRESET}/runs/{{experiment}}/checkpoint.pt",
-        log=f"results/{PRESET}/runs/{{experiment}}/log.jsonl",
+        checkpoint=path(paths.checkpoint, "{experiment}"),
+        log=path(paths.train_log, "{experiment}"),
     params:
         preset=PRESET,
         spec=training_params,
@@ -27,9 +28,9 @@ rule train:
         mem_mb=lambda w: 4000 if not GPU else 32000 * experiment_gpus(w),
         runtime=30 if not GPU else 4320,
     log:
-        f"logs/{PRESET}/train/{{experiment}}.log",
+        job_log("train", "{experiment}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/train/{{experiment}}.tsv"
+        job_benchmark("train", "{experiment}")
     conda:
         "../envs/ctm.yaml"
     shell:
@@ -41,10 +42,11 @@ rule evaluate:
     input:
         store=experiment_store,
         checkpoint=rules.train.output.checkpoint,
+        code=code_files("evaluate"),
     output:
-        metrics=f"results/{PRESET}/runs/{{experiment}}/metrics.json",
-        predictions=f"results/{PRESET}/runs/{{experiment}}/predictions.csv",
-        confusion=f"results/{PRESET}/runs/{{experiment}}/confusion.csv",
+        metrics=path(paths.metrics, "{experiment}"),
+        predictions=path(paths.predictions, "{experiment}"),
+        confusion=path(paths.confusion, "{experiment}"),
     params:
         preset=PRESET,
         test=test_params(),
@@ -57,9 +59,9 @@ rule evaluate:
         mem_mb=4000 if not GPU else 32000,
         runtime=10 if not GPU else 240,
     log:
-        f"logs/{PRESET}/evaluate/{{experiment}}.log",
+        job_log("evaluate", "{experiment}"),
     benchmark:
-        f"logs/{PRESET}/benchmarks/evaluate/{{experiment}}.tsv"
+        job_benchmark("evaluate", "{experiment}")
     conda:
         "../envs/ctm.yaml"
     shell:

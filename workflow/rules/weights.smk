@@ -7,7 +7,7 @@ if STANDIN_WEIGHTS:
 
     rule publish_weights:
         output:
-            f"resources/{PRESET}/remote/imagenet/{{weights}}",
+            path(paths.remote_weights, "{weights}"),
         wildcard_constraints:
             weights="|".join(re.escape(name) for name in STANDIN_WEIGHTS),
         params:
@@ -17,9 +17,9 @@ if STANDIN_WEIGHTS:
             mem_mb=4000,
             runtime=10,
         log:
-            f"logs/{PRESET}/publish_weights/{{weights}}.log",
+            job_log("publish_weights", "{weights}"),
         benchmark:
-            f"logs/{PRESET}/benchmarks/publish_weights/{{weights}}.tsv"
+            job_benchmark("publish_weights", "{weights}")
         conda:
             "../envs/ctm.yaml"
         shell:
@@ -30,9 +30,9 @@ if WEIGHTS:
 
     rule fetch_weights:
         input:
-            lambda w: [f"resources/{PRESET}/remote/imagenet/{w.weights}"] if w.weights in STANDIN_WEIGHTS else [],
+            lambda w: [path(paths.remote_weights, w.weights)] if w.weights in STANDIN_WEIGHTS else [],
         output:
-            f"resources/{PRESET}/weights/{{weights}}",
+            path(paths.weights_file, "{weights}"),
         wildcard_constraints:
             weights="|".join(re.escape(name) for name in WEIGHTS),
         params:
@@ -43,9 +43,9 @@ if WEIGHTS:
             mem_mb=500,
             runtime=60,
         log:
-            f"logs/{PRESET}/fetch_weights/{{weights}}.log",
+            job_log("fetch_weights", "{weights}"),
         benchmark:
-            f"logs/{PRESET}/benchmarks/fetch_weights/{{weights}}.tsv"
+            job_benchmark("fetch_weights", "{weights}")
         conda:
             "../envs/ctm.yaml"
         shell:

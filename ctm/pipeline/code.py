@@ -1,0 +1,42 @@
+"""The source files whose change reruns a step, the same for Snakemake (rule inputs) and DVC (stage deps).
+
+Listed by hand rather than by following imports: a step depends on the code that decides its output's bytes
+(the generator of the stand-in data, the decoder, the network and its training, the tests' protocol, the report),
+not on logging, progress or file-writing helpers, whose change must not retrain 23 networks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+_SYNTHETIC = [f"ctm/data/{m}.py" for m in ("synthetic", "synthetic_files", "synthetic_hmdb51", "synthetic_kinetics",
+                                          "synthetic_motion", "synthetic_published", "synthetic_ucf101", "rar",
+                                          "video_io")]
+CODE: dict[str, list[str]] = {
+    "publish": _SYNTHETIC,
+    "decode": ["ctm/data/decode.py", "ctm/data/store.py"],
+    "train": ["ctm/models", "ctm/engine/train.py", "ctm/engine/build.py", "ctm/engine/distributed.py",
+              "ctm/engine/finetune.py", "ctm/data/clips.py", "ctm/data/store.py"],
+    "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/metrics.py", "ctm/intervals.py"],
+    "aggregate": ["ctm/engine/aggregate.py"],
+    "report_table": ["ctm/report", "ctm/models", "ctm/intervals.py", "ctm/commands/report.py"],
+    "report_site": ["ctm/report"],
+}
+"""step -> files and folders (relative to the repository root), as dvc.yaml lists them."""
+
+
+def code_files(step: str, root: Path = REPO) -> list[str]:
+    """CODE[step] with each folder expanded to its .py files: what a Snakemake rule lists as inputs (a folder's own
+    mtime changes only when an entry is added or removed, not when a file in it is edited)."""
+    files: list[str] = []
+    for entry in CODE[step]:
+        path = root / entry
+        if path.is_dir():
+            files += sorted(str(p.relative_to(root)) for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        elif path.is_file():
+            files.append(entry)
+        else:
+            raise FileNotFoundError(f"ctm/pipeline/code.py: {entry} (code of step {step!r}) does not exist")
+    return files

@@ -1,0 +1,33 @@
+"""reports/metrics.json: every reproduced cell of Tables 1-6 in one small, committed file, DVC's metrics.
+
+`dvc metrics show` reads it in a fresh clone (no results/ needed) and `dvc metrics diff` / `dvc exp show` compare
+it between commits or experiments: one column per cell (`table1.ctm.top1`), not the per-class numbers of every
+run's metrics.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ctm.fileio import save_json
+
+FIELDS = ("reproduced", "ci_low", "ci_high", "paper")
+
+
+def table_metrics(frames: dict[str, pd.DataFrame | None]) -> dict:
+    """{table: {row: {column: {reproduced, ci_low, ci_high, paper}}}} from the tables' frames (tableN.csv);
+    literature rows (quoted from the paper, not reproduced) and tables not generated yet are left out."""
+    out: dict = {}
+    for table, frame in frames.items():
+        if frame is None:
+            continue
+        for rec in frame[frame["kind"] == "reproduced"].to_dict("records"):
+            cell = {f: round(float(rec[f]), 4) for f in FIELDS if pd.notna(rec.get(f))}
+            out.setdefault(table, {}).setdefault(str(rec["row"]), {})[str(rec["column"])] = cell
+    return out
+
+
+def write_metrics(frames: dict[str, pd.DataFrame | None], out: Path) -> Path:
+    return save_json(table_metrics(frames), out)
