@@ -32,14 +32,36 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def bn_section(results: Path) -> list[str]:
+def floor_parts(results: Path) -> dict | None:
+    """The measurements and the bound below: per-BN times summed over TSN-R50, the floors (bytes), the profiled
+    step's convolution and other time (ms), and `bound_ms` for `clips` clips per step."""
     rows = _read(results / "probes" / "bn_kernels.jsonl")
     host = next((r for r in rows if r.get("kind") == "host"), None)
     timed = {(r["channels"], r["size"], r["variant"], r["impl"]): r for r in rows if r.get("kind") == "bn"}
     profile = _read(results / "current" / "step_profile.jsonl")
     if not host or not timed or not profile:
-        return []
+        return None
     impls = [i for i in ("eager", "inductor", "triton") if any(k[3] == i for k in timed)]
+    frames = next(iter(timed.values()))["frames"]
+    prof = profile[0]["by_category_ms"]
+    p = {"host": host, "timed": timed, "impls": impls, "clips": profile[0]["batch"],
+         "total": {i: sum(timed[(c, s, v, i)]["ms"] * k for (c, s), v, k in R50_BATCHNORMS) for i in impls},
+         "floor_tsn": sum(timed[(c, s, v, "inductor")]["min_bytes"] * k for (c, s), v, k in R50_BATCHNORMS),
+         "floor_blocks": sum(frames * c * s * s * 2 * passes * k for (c, s), passes, k in CTM_BLOCK_BATCHNORMS),
+         "to_ms": 1e3 / (host["copy_gbps"] * 1e9), "conv": prof["conv_gemm"],
+         "rest": sum(v for k, v in prof.items() if k not in ("conv_gemm", "triton_pointwise", "triton_reduction")),
+         "pointwise": prof["triton_pointwise"] + prof["triton_reduction"]}
+    p["bound_ms"] = p["conv"] + p["rest"] + (p["floor_tsn"] + p["floor_blocks"]) * p["to_ms"]
+    return p
+
+
+def bn_section(results: Path) -> list[str]:
+    p = floor_parts(results)
+    if p is None:
+        return []
+    host, timed, impls, total, to_ms = p["host"], p["timed"], p["impls"], p["total"], p["to_ms"]
+    floor_tsn, floor_blocks, conv, rest = p["floor_tsn"], p["floor_blocks"], p["conv"], p["rest"]
+    bound_ms, clips, pointwise = p["bound_ms"], p["clips"], p["pointwise"]
     out = ["## BatchNorm in the training step against its memory floor (`benchmarks/bn_kernels.py`)", "",
            f"One BN forward + backward on a bf16 channels_last map of 192 frames (24 clips x 8), GPU kernel time per "
            f"step (profiler), {host['device']}. `floor` is the formula's minimal traffic (statistics pass, apply "
@@ -54,17 +76,6 @@ def bn_section(results: Path) -> list[str]:
         times = " | ".join(f"{timed[(c, s, variant, i)]['ms']:.3f}" for i in impls)
         out.append(f"| {variant} | {c}@{s}x{s} | {times} | {r['min_bytes'] / host['copy_gbps'] / 1e6:.3f} | "
                    f"{r['gbps']:.0f} |")
-    total = {i: sum(timed[(c, s, v, i)]["ms"] * k for (c, s), v, k in R50_BATCHNORMS) for i in impls}
-    floor_tsn = sum(timed[(c, s, v, "inductor")]["min_bytes"] * k for (c, s), v, k in R50_BATCHNORMS)
-    frames = next(iter(timed.values()))["frames"]
-    floor_blocks = sum(frames * c * s * s * 2 * passes * k for (c, s), passes, k in CTM_BLOCK_BATCHNORMS)
-    to_ms = 1e3 / (host["copy_gbps"] * 1e9)
-    prof = profile[0]["by_category_ms"]
-    conv = prof["conv_gemm"]
-    rest = sum(v for k, v in prof.items() if k not in ("conv_gemm", "triton_pointwise", "triton_reduction"))
-    bound_ms = conv + rest + (floor_tsn + floor_blocks) * to_ms
-    clips = profile[0]["batch"]
-    pointwise = prof["triton_pointwise"] + prof["triton_reduction"]
     out += ["", "Summed over TSN-R50's 53 BatchNorms: " + ", ".join(f"{i} {t:.1f} ms" for i, t in total.items())
             + f"; floor {floor_tsn * to_ms:.1f} ms. Inductor's kernels already run the minimal passes at "
             f"{floor_tsn * to_ms / total['inductor']:.0%} of the copy bandwidth.", ""]

@@ -1,14 +1,21 @@
 """cuDNN's fused convolution + BatchNorm graphs (nvidia-cudnn-frontend) against what the compiled network runs now,
-on every convolution of ResNet-50 at batch 24 x 8 frames (bf16, channels_last). One JSON line per measurement.
+on every convolution of ResNet-50 at batch 24 x 8 frames (bf16 or fp16, channels_last). One JSON line per measurement.
 
     python benchmarks/cudnn_fusion.py --out fusion.jsonl [--frames 192] [--iters 20]
+    python benchmarks/cudnn_fusion.py --out fusion.jsonl --io-dtype float16 --affine-dtype io --sample
+
+On the H100 with cuDNN 9.19 none of the fused graphs builds in bf16; in fp16 with fp16 scale and bias they do
+(reports/performance.md, "Fused convolution + BatchNorm training graphs", renders these rows).
 
 The GPU host has no network: carry the package's wheel (1.22.1 has no required dependencies; 1.32 needs
 nvidia-cutlass-dsl) and install it beside the preinstalled torch:
 
     pip download nvidia-cudnn-frontend==1.22.1 --no-deps --only-binary=:all: --python-version 3.12 \
         --platform manylinux_2_28_x86_64 -d .whl/extra                       # here
-    pip install --no-index --no-deps --target .site-cudnn .whl/extra/*.whl  # there, then PYTHONPATH=.site-cudnn
+    pip install --no-index --no-deps --upgrade --target /tmp/site-cudnn .whl/extra/*.whl  # there
+    PYTHONPATH=/tmp/site-cudnn LD_LIBRARY_PATH=<torch's nvidia/cudnn/lib> python benchmarks/cudnn_fusion.py ...
+
+(outside the checkout: a warm device machine's tree is re-synced from this one, which has no such folder).
 
 The fusion MLPerf's ResNet-50 training uses: a convolution whose prologue applies the previous BatchNorm's scale, bias
 and ReLU to its input as it loads it, and whose epilogue emits the per-channel sum and sum of squares of its output
@@ -69,6 +76,9 @@ CONVS = [
     ("l4.conv3", 512, 2048, 1, 1, 7, "sbr", 3),
     ("l4.ds", 1024, 2048, 1, 2, 14, "none", 1),
 ]
+# The shape of cudnn-frontend's own test of this fusion (test/python/conv/graph/test_conv_genstats.py: N=4, C=32,
+# K=64, 3x3 at 32x32), to tell "this GPU has no engine for the pattern" from "not for ResNet-50's shapes".
+SAMPLE = ("frontend_test_shape", 32, 64, 3, 1, 32, "sbr", 0)
 # BatchNorm sites of ResNet-50: (kind, channels, size, count). bn_relu: bn1/bn2 of a block; stem: the stem's BN +
 # ReLU, whose max-pool keeps an apply pass (max-pool does not commute with a negative scale); add_relu: bn3 +
 # identity shortcut; ds_add_relu: bn3 + the downsample's BN.
@@ -94,13 +104,15 @@ class FusedConv:
     """One cuDNN frontend graph: [relu(x * s + b) ->] conv_fprop -> (y, genstats sum, sum of squares), or the
     weight gradient [relu(x * s + b) ->] conv_wgrad(dy) -> dw, or the bare conv_fprop.
 
-    x: (N, Cin, H, W) bf16 channels_last; w, dw: (Cout, Cin, k, k) bf16 channels_last; s, b: (1, Cin, 1, 1).
+    x: (N, Cin, H, W) bf16 or fp16 channels_last; w, dw: (Cout, Cin, k, k) as x; s, b: (1, Cin, 1, 1).
     """
 
-    def __init__(self, cudnn, handle, kind: str, x, w, dy, stride: int, pad: int, prologue: bool, affine_dtype):
+    def __init__(self, cudnn, handle, kind: str, x, w, dy, stride: int, pad: int, prologue: bool, affine_dtype,
+                 intermediate_dtype=torch.float32, heuristics=("A", "FALLBACK")):
         self.cudnn, self.handle, self.kind = cudnn, handle, kind
-        dt = {torch.bfloat16: cudnn.data_type.BFLOAT16, torch.float32: cudnn.data_type.FLOAT}
-        g = cudnn.pygraph(io_data_type=cudnn.data_type.BFLOAT16, intermediate_data_type=cudnn.data_type.FLOAT,
+        dt = {torch.bfloat16: cudnn.data_type.BFLOAT16, torch.float16: cudnn.data_type.HALF,
+              torch.float32: cudnn.data_type.FLOAT}
+        g = cudnn.pygraph(io_data_type=dt[x.dtype], intermediate_data_type=dt[intermediate_dtype],
                           compute_data_type=cudnn.data_type.FLOAT, handle=handle)
 
         def tensor(name, t):
@@ -127,10 +139,9 @@ class FusedConv:
             Y = g.conv_fprop(image=inp, weight=W, **conv)
             y_shape = (x.shape[0], w.shape[0], (x.shape[2] + 2 * pad - w.shape[2]) // stride + 1,
                        (x.shape[3] + 2 * pad - w.shape[3]) // stride + 1)
-            self.y = torch.empty(y_shape, device="cuda", dtype=torch.bfloat16).contiguous(
-                memory_format=torch.channels_last)
+            self.y = torch.empty(y_shape, device="cuda", dtype=x.dtype).contiguous(memory_format=torch.channels_last)
             Y.set_output(True).set_dim(list(self.y.size())).set_stride(list(self.y.stride())).set_data_type(
-                dt[torch.bfloat16])
+                dt[x.dtype])
             self.bind.update({W: w, Y: self.y})
             if kind == "fused":
                 SUM, SQ = g.genstats(name="genstats", input=Y)
@@ -141,7 +152,7 @@ class FusedConv:
                 self.bind.update({SUM: self.sum, SQ: self.sq})
         g.validate()
         g.build_operation_graph()
-        g.create_execution_plans([cudnn.heur_mode.A, cudnn.heur_mode.FALLBACK])
+        g.create_execution_plans([getattr(cudnn.heur_mode, h) for h in heuristics])
         g.check_support()
         g.build_plans()
         self.graph = g
@@ -163,15 +174,17 @@ def _torch_conv_times(x, w, dy, stride, pad, iters):
     return fwd, wgrad, dgrad
 
 
-def measure_conv(cudnn, handle, spec, frames, iters, affine_dtype) -> dict:
+def measure_conv(cudnn, handle, spec, frames, iters, affine_dtype, io_dtype=torch.bfloat16,
+                 intermediate_dtype=torch.float32, heuristics=("A", "FALLBACK")) -> dict:
     name, cin, cout, k, stride, size, prologue, count = spec
     pad = k // 2
-    x = _nhwc((frames, cin, size, size))
-    w = _nhwc((cout, cin, k, k), scale=(2.0 / (cin * k * k)) ** 0.5)
+    x = _nhwc((frames, cin, size, size), io_dtype)
+    w = _nhwc((cout, cin, k, k), io_dtype, scale=(2.0 / (cin * k * k)) ** 0.5)
     out = (size + 2 * pad - k) // stride + 1
-    dy = _nhwc((frames, cout, out, out), scale=1e-2)
+    dy = _nhwc((frames, cout, out, out), io_dtype, scale=1e-2)
     row = {"kind": "conv", "name": name, "cin": cin, "cout": cout, "k": k, "stride": stride, "size": size,
-           "prologue": prologue, "count": count, "frames": frames, "affine_dtype": str(affine_dtype)}
+           "prologue": prologue, "count": count, "frames": frames, "affine_dtype": str(affine_dtype),
+           "io_dtype": str(io_dtype), "intermediate_dtype": str(intermediate_dtype), "heuristics": list(heuristics)}
     (fw, row["torch_fwd_ms"], _), (_, row["torch_wgrad_ms"], _), (_, row["torch_dgrad_ms"], _) = [
         (a * 1e3, b * 1e3, c) for a, b, c in _torch_conv_times(x, w, dy, stride, pad, iters)]
     row["torch_fwd_wall_ms"] = fw
@@ -179,7 +192,8 @@ def measure_conv(cudnn, handle, spec, frames, iters, affine_dtype) -> dict:
     for key, kind, pro in (("fe_plain", "plain", False), ("fe_fused", "fused", use_sbr),
                            ("fe_wgrad", "wgrad", use_sbr)):
         try:
-            op = FusedConv(cudnn, handle, kind, x, w, dy, stride, pad, pro, affine_dtype)
+            op = FusedConv(cudnn, handle, kind, x, w, dy, stride, pad, pro, affine_dtype, intermediate_dtype,
+                           heuristics)
             wall, kernel, kernels = _time(op, iters)
             row[f"{key}_ms"], row[f"{key}_wall_ms"] = kernel * 1e3, wall * 1e3
             row[f"{key}_kernels"] = {n: round(t, 4) for n, t in kernels.items()}
@@ -197,7 +211,7 @@ def measure_conv(cudnn, handle, spec, frames, iters, affine_dtype) -> dict:
                     row["fe_sq_err"] = _rel(op.sq.flatten(), (yf * yf).sum(dim=(0, 2, 3)))
             del op
         except Exception as e:  # a refused graph is a result, not a crash
-            row[f"{key}_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+            row[f"{key}_error"] = f"{type(e).__name__}: {str(e)[:700]}"
     return row
 
 
@@ -242,9 +256,11 @@ def projection(rows: list[dict]) -> dict:
     # only a prologue-fused convolution needs the fused weight gradient; the others keep PyTorch's
     wgrad = sum(r["count"] * (r["fe_wgrad_ms"] - r["torch_wgrad_ms"]) for r in ok if r["prologue"] == "sbr")
     bn_fwd = sum(r["count"] * (r["inductor_fwd_ms"] - r["rest_fwd_ms"]) for r in sites)
-    return {"kind": "projection", "refused": refused, "bn_fwd_saved_ms": bn_fwd, "conv_fwd_added_ms": conv_fwd,
-            "wgrad_added_ms": wgrad, "net_saved_ms": bn_fwd - conv_fwd - wgrad,
-            "note": "per ResNet-50 step at the measured frames; refused convolutions are left out of the sums"}
+    # the BN passes go only if every convolution runs fused: with a refusal the saving is not there to take
+    return {"kind": "projection", "refused": refused, "complete": not refused, "bn_fwd_saved_ms": bn_fwd,
+            "conv_fwd_added_ms": conv_fwd, "wgrad_added_ms": wgrad,
+            "net_saved_ms": bn_fwd - conv_fwd - wgrad if not refused else None,
+            "note": "per ResNet-50 step at the measured frames"}
 
 
 def main() -> None:
@@ -252,10 +268,15 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--frames", type=int, default=192)
     ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--affine-dtype", choices=["float32", "bfloat16"], default="float32",
+    ap.add_argument("--io-dtype", choices=["bfloat16", "float16"], default="bfloat16",
+                    help="dtype of the activations, weights and gradients (the network trains in bfloat16)")
+    ap.add_argument("--intermediate-dtype", choices=["float32", "io"], default="float32")
+    ap.add_argument("--heuristics", nargs="+", default=["A", "FALLBACK"], help="cudnn.heur_mode names, in order")
+    ap.add_argument("--affine-dtype", choices=["float32", "bfloat16", "float16", "io"], default="float32",
                     help="dtype of the prologue's scale and bias")
     ap.add_argument("--only", nargs="*", help="convolution names to measure (default: all)")
     ap.add_argument("--no-bn-sites", action="store_true")
+    ap.add_argument("--sample", action="store_true", help="also the frontend test's shape (4 frames)")
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False  # the float32 references must be float32 (the timed convs are bf16)
@@ -279,10 +300,15 @@ def main() -> None:
         emit(env)
         raise SystemExit(1) from e
     emit(env)
-    affine = getattr(torch, args.affine_dtype)
+    io = getattr(torch, args.io_dtype)
+    affine = io if args.affine_dtype == "io" else getattr(torch, args.affine_dtype)
+    intermediate = io if args.intermediate_dtype == "io" else torch.float32
+    if args.sample:
+        emit(measure_conv(cudnn, handle, SAMPLE, 4, args.iters, affine, io, intermediate, args.heuristics))
     for spec in CONVS:
         if not args.only or spec[0] in args.only:
-            emit(measure_conv(cudnn, handle, spec, args.frames, args.iters, affine))
+            emit(measure_conv(cudnn, handle, spec, args.frames, args.iters, affine, io, intermediate,
+                              args.heuristics))
     if not args.no_bn_sites:
         for kind, c, size, count in BN_SITES:
             emit(measure_bn_site(kind, c, size, count, args.frames, args.iters))
