@@ -39,6 +39,13 @@ def _fetch_clips(args: argparse.Namespace) -> dict:
     manifest = fetch_clips(rows, root, args.url_template, workers=args.workers, progress=not args.no_progress,
                            retry_unavailable=not args.skip_unavailable, options=options)
     by_subset = rows.drop_duplicates("video")[["video", "subset"]].merge(manifest, on="video")
+    for subset, group in by_subset.groupby("subset"):
+        if not (group["status"] == "ok").any():  # nothing to train or test on: stop here, not in `ctm train`
+            reasons = Counter(f"{s}: {r}" for s, r in zip(group["status"], group["reason"].fillna(""), strict=True))
+            reason, count = reasons.most_common(1)[0]
+            raise ClipFetchError(f"none of the {len(group)} {subset} clips of {args.dataset} was fetched; {count} "
+                                 f"ended '{reason}'. Every row's reason is in {root / MANIFEST_NAME}; fix the cause "
+                                 "and run again (fetched clips are kept)")
     return {
         "dataset": args.dataset,
         "root": str(root),

@@ -198,6 +198,16 @@ def write_manifest(records: dict[str, dict], path: Path) -> None:
     atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n"))
 
 
+def _require_yt_dlp() -> None:
+    """Fail before the first clip, not as one `trim_failed` per clip: a missing yt-dlp is the machine's fault."""
+    try:
+        import yt_dlp  # noqa: F401
+    except ImportError as err:
+        raise ClipFetchError(f"yt-dlp cannot be imported ({err}): install it (`pip install yt-dlp`, a dependency "
+                             "of ctm-repro; on a host without network, carry its wheel as docs/rehearsal.md says)"
+                             ) from err
+
+
 def fetch_clips(
     rows: pd.DataFrame,
     root: str | os.PathLike,
@@ -246,6 +256,8 @@ def fetch_clips(
                                          "attempts": 0, "bytes": file.stat().st_size}
         elif retry_unavailable or old is None or old["status"] != "unavailable":
             todo.append(row)
+    if todo:
+        _require_yt_dlp()
     counts: Counter = Counter()  # outcomes of this run, for the progress bar
     bar = progress_bar(total=len(todo), desc="clips", unit="clip", disable=not progress)
     last_save = time.monotonic()

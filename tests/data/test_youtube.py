@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -23,6 +24,7 @@ from ctm.data.youtube import (
     FetchOptions,
     classify_error,
     fetch_clips,
+    read_manifest,
 )
 
 FPS, FRAMES = 8, 32  # 4 s sources
@@ -186,6 +188,33 @@ def test_cli_fetches_mini_kinetics_clips(sources, tmp_path, capsys):
     assert result["status"] == {"ok": 2, "unavailable": 1}
     assert result["status_by_subset"] == {"train": {"ok": 1}, "val": {"ok": 1, "unavailable": 1}}
     check_clip(root / f"videos/{DASH_ID}_000001_000003.mp4", first=8, last=23)
+
+
+def test_cli_stops_when_a_subset_has_no_clip_and_keeps_what_it_fetched(sources, tmp_path, capsys):
+    from ctm.cli import main
+
+    root = tmp_path / "mini_kinetics_200"
+    root.mkdir()
+    header = "label,youtube_id,time_start,time_end,split,is_cc\n"
+    (root / "train.csv").write_text(header + f'"air drumming",{PLAIN_ID},0,2,train,0\n')
+    (root / "validate.csv").write_text(header + f'"abseiling",{MISSING_ID},0,2,val,0\n')
+    (root / "train_ytid_list.txt").write_text(f"{PLAIN_ID}\n")
+    (root / "val_ytid_list.txt").write_text(f"{MISSING_ID}\n")
+    argv = ["fetch-clips", "--dataset", "mini_kinetics_200", "--root", str(root), "--no-progress",
+            "--url-template", sources.as_uri() + "/{youtube_id}.mp4"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "none of the 1 val clips of mini_kinetics_200 was fetched; 1 ended 'unavailable: " in err
+    assert str(root / MANIFEST_NAME) in err and "Traceback" not in err
+    assert read_manifest(root / MANIFEST_NAME)["status"].tolist() == ["ok", "unavailable"]
+    check_clip(root / f"videos/{PLAIN_ID}_000000_000002.mp4", first=0, last=15)
+
+
+def test_missing_yt_dlp_stops_before_the_first_clip(sources, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yt_dlp", None)  # `import yt_dlp` now raises ImportError
+    with pytest.raises(ClipFetchError, match=r"yt-dlp cannot be imported .*pip install yt-dlp"):
+        fetch_clips(clip_rows([(PLAIN_ID, 0, 2)]), tmp_path, sources.as_uri() + "/{youtube_id}.mp4", progress=False)
+    assert not (tmp_path / MANIFEST_NAME).exists() and not (tmp_path / "videos").exists()
 
 
 @pytest.mark.parametrize(("message", "status"), [
