@@ -34,7 +34,8 @@ Rows:
 - kind=bn_site: forward kernel time of each BatchNorm site as Inductor compiles it (`inductor_fwd_ms`) and of what the
   fused design leaves of it (`rest_fwd_ms`: nothing for BN + ReLU before a fused convolution; the scale + bias
   (+ shortcut's scale + bias) + add + ReLU pass at a block's end).
-- kind=projection: the forward and weight-gradient time the fusion would save over the whole ResNet-50, from the rows.
+The whole-network saving is computed from these rows by benchmarks/fusion_report.py (`saving`), which renders them into
+reports/performance.md; rows of kind=projection in older files are the probe's own earlier sum, no longer written.
 Times are GPU kernel time per call (torch.profiler, as benchmarks/bn_kernels.py measures), `wall_ms` the wall time.
 """
 
@@ -246,23 +247,6 @@ def measure_bn_site(kind, c, size, count, frames, iters) -> dict:
     return row
 
 
-def projection(rows: list[dict]) -> dict:
-    """Forward and weight-gradient time saved over one ResNet-50 step, if every convolution ran fused."""
-    convs = [r for r in rows if r["kind"] == "conv"]
-    sites = [r for r in rows if r["kind"] == "bn_site"]
-    refused = [r["name"] for r in convs if "fe_fused_ms" not in r or "fe_wgrad_ms" not in r]
-    ok = [r for r in convs if r["name"] not in refused]
-    conv_fwd = sum(r["count"] * (r["fe_fused_ms"] - r["torch_fwd_ms"]) for r in ok)
-    # only a prologue-fused convolution needs the fused weight gradient; the others keep PyTorch's
-    wgrad = sum(r["count"] * (r["fe_wgrad_ms"] - r["torch_wgrad_ms"]) for r in ok if r["prologue"] == "sbr")
-    bn_fwd = sum(r["count"] * (r["inductor_fwd_ms"] - r["rest_fwd_ms"]) for r in sites)
-    # the BN passes go only if every convolution runs fused: with a refusal the saving is not there to take
-    return {"kind": "projection", "refused": refused, "complete": not refused, "bn_fwd_saved_ms": bn_fwd,
-            "conv_fwd_added_ms": conv_fwd, "wgrad_added_ms": wgrad,
-            "net_saved_ms": bn_fwd - conv_fwd - wgrad if not refused else None,
-            "note": "per ResNet-50 step at the measured frames"}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -280,10 +264,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False  # the float32 references must be float32 (the timed convs are bf16)
-    rows: list[dict] = []
 
     def emit(row):
-        rows.append(row)
         print(json.dumps(row), flush=True)
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -312,7 +294,6 @@ def main() -> None:
     if not args.no_bn_sites:
         for kind, c, size, count in BN_SITES:
             emit(measure_bn_site(kind, c, size, count, args.frames, args.iters))
-        emit(projection(rows))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import copy
 import os
 import signal
 from pathlib import Path
@@ -57,3 +58,21 @@ def sigterm_at():
         monkeypatch.setattr(train_module, "progress_bar", wrapped)
 
     return arm
+
+
+
+@pytest.fixture(scope="session")
+def tiny_training_dir(tiny_params):
+    """A function (base, **recipe) -> params file: writes base/params.yaml (tiny_params with the Mini-Kinetics recipe
+    updated by `recipe`) and that preset's synthetic Mini-Kinetics-200 under base/data, for `ctm train` on it."""
+    from ctm.data.synthetic import write_mini_kinetics_200
+
+    def write(base: Path, **recipe) -> Path:
+        params = copy.deepcopy(tiny_params)
+        params["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(recipe)
+        (base / "params.yaml").write_text(yaml.safe_dump(params))
+        synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
+        write_mini_kinetics_200(base / "data", **synth, progress=False)
+        return base / "params.yaml"
+
+    return write

@@ -3,7 +3,6 @@ runs (one at the start, then one per CTM_PROGRESS_INTERVAL, one at the end) and 
 tqdm's bar; --no-progress stays silent; and progress never changes what a command writes."""
 
 import contextlib
-import copy
 import fcntl
 import json
 import os
@@ -18,7 +17,6 @@ import time
 
 import pytest
 import torch
-import yaml
 
 from ctm.progress import INTERVAL_ENV, LogLineBar, duration, interval_s, progress_bar
 
@@ -139,16 +137,11 @@ def test_ctm_download_logs_progress_lines_and_the_same_result(tmp_path):
     assert "(0%)" in lines[0] and "(33%)" in lines[1] and "done in" in lines[-1]
 
 
-def test_ctm_train_logs_epoch_lines_and_the_same_weights(tmp_path, tiny_params):
+def test_ctm_train_logs_epoch_lines_and_the_same_weights(tmp_path, tiny_training_dir):
     from ctm.cli import main
-    from ctm.data.synthetic import write_mini_kinetics_200
 
     experiment = "mk200_r50_tsn"
-    params = copy.deepcopy(tiny_params)
-    params["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(epochs=2, batch_size=2, lr_milestones=[1])
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
-    write_mini_kinetics_200(tmp_path / "data", **synth, progress=False)
+    tiny_training_dir(tmp_path, epochs=2, batch_size=2, lr_milestones=[1])
     threads = torch.get_num_threads()
     weights = {}
     try:

@@ -1,14 +1,10 @@
 """Kill-and-resume: a run stopped by SIGTERM and started again ends with the same weights as an uninterrupted one."""
 
-import copy
-
 import pytest
 import torch
-import yaml
 
 from ctm.cli import main
 from ctm.config import load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.build import load_split
 from ctm.engine.train import EXIT_PREEMPTED, Preempted, epoch_batches, train
 
@@ -16,13 +12,9 @@ EXPERIMENT = "mk200_r50_ctm_res4x1"
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_params):
+def setup(tmp_path_factory, tiny_training_dir):
     base = tmp_path_factory.mktemp("resume")
-    params = copy.deepcopy(tiny_params)
-    params["presets"]["embedded"]["recipes"]["mini_kinetics_200"].update(epochs=3, batch_size=2, lr_milestones=[2])
-    (base / "params.yaml").write_text(yaml.safe_dump(params))
-    synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
-    write_mini_kinetics_200(base / "data", **synth, progress=False)
+    tiny_training_dir(base, epochs=3, batch_size=2, lr_milestones=[2])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     cfg = load_config(base / "params.yaml")
