@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# --rerun-incomplete: after a Ctrl-C, the same command redoes the jobs that were cut off (as the SLURM profile does)
 tables: setup
-	snakemake --cores 8 all_tables
+	snakemake --cores 8 --rerun-incomplete all_tables
 
 test: lint
 	pytest

@@ -1,11 +1,18 @@
 """params.yaml before it is typed: presets resolved (`extends`), checked against the one schema, and the generic
-builder that turns YAML data into ctm.config's dataclasses. Every error is a ConfigError naming the key's path."""
+builder that turns YAML data into ctm.config's dataclasses. Every error is a ConfigError naming the key's path.
+
+read_params() reads the file: UTF-8 only, one YAML document, at most 16 MiB, and aliases bounded (a "billion laughs",
+aliases of aliases of aliases, stands for billions of values in a few lines and exhausts memory wherever the value is
+walked: the schema check, a deep copy, an error message). validate_params() bounds the aliases of a document read
+elsewhere (yaml.safe_load, Snakemake's config) the same way. Every message is one line of bounded length.
+"""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 import math
+import reprlib
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -14,10 +21,136 @@ import yaml
 from ctm.errors import UserError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "params.schema.yaml"
+MAX_ALIAS_VALUES = 10_000  # values that aliases may add to the whole file (the repository's 4 aliases add 46)
+MAX_FILE = 16 << 20  # bytes of params.yaml (the repository's: 20 KB)
+MAX_MESSAGE = 300  # characters of a value or a schema message quoted in an error
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring, _SHORT.maxother = 3, 4, 4, 80, 80
 
 
 class ConfigError(UserError, ValueError):
     """params.yaml is malformed; the message names the key and the file."""
+
+
+def short(value: Any) -> str:
+    """repr(value), bounded: a few items of each container, long strings cut (never the whole expanded value)."""
+    return _SHORT.repr(value)
+
+
+def _bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def read_params(path: str | Path) -> Any:
+    """The YAML document in `path` (params.yaml), or a ConfigError naming the file: missing, a folder, not UTF-8
+    (the line and byte), not valid YAML (the line), or aliases that expand past MAX_ALIAS_VALUES values."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the repository root or pass --params)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a params file; pass --params the file itself "
+                          f"(e.g. {path / 'params.yaml'})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err}); check its permissions") from None
+    if len(data) > MAX_FILE:
+        raise ConfigError(f"{path}: larger than {MAX_FILE >> 20} MiB, which no params file is; pass --params the "
+                          "params.yaml to read")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{path}: line {line}: byte 0x{data[err.start]:02x} is not UTF-8 (saved as Latin-1 or "
+                          "another encoding?); save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from None
+    return parse_params_text(text, str(path))
+
+
+def parse_params_text(text: str, source: str = "params.yaml") -> Any:
+    """The YAML document in `text` (`source` names it in errors); see read_params."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml also bounds the nesting depth
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node, source)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = ", ".join(x for x in (err.context, err.problem) if x)
+        raise ConfigError(_bounded(f"{source}: {where}not valid YAML ({what}); fix the file", 2 * MAX_MESSAGE)) \
+            from None
+    except (yaml.YAMLError, RecursionError) as err:
+        raise ConfigError(_bounded(f"{source}: not valid YAML ({err or type(err).__name__}); fix the file",
+                                   2 * MAX_MESSAGE)) from None
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(root: Any, source: str) -> None:
+    """Refuse a YAML node graph whose aliases add more than MAX_ALIAS_VALUES nodes once expanded, or that reaches
+    itself; the error names the line of the anchored value."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    def children(node: Any, _: str) -> list[tuple[str, Any]]:
+        if isinstance(node, SequenceNode):
+            nodes = node.value
+        elif isinstance(node, MappingNode):
+            nodes = [n for pair in node.value for n in pair]
+        else:
+            nodes = []
+        return [(f"line {n.start_mark.line + 1}", n) for n in nodes]
+
+    problem = _shared_values(root, children)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem[0]}: {problem[1]}")
+
+
+def _check_values(raw: Any) -> None:
+    """The same bound on data that another reader loaded (yaml.safe_load, Snakemake's config): a list or mapping
+    reached more than once is an alias; the error names the key's path."""
+
+    def children(value: Any, where: str) -> list[tuple[str, Any]]:
+        if isinstance(value, dict):
+            return [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+        return [(f"{where}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else []
+
+    problem = _shared_values(raw, children)
+    if problem is not None:
+        raise ConfigError(f"{_bounded(problem[0] or 'top level', 200)}: {problem[1]}")
+
+
+def _shared_values(root: Any, children) -> tuple[str, str] | None:
+    """(where, what) if the graph under `root` (children(x, where) -> [(where, child)]) reaches a node from inside
+    itself, or if the nodes reached again (aliases) stand for more than MAX_ALIAS_VALUES nodes; else None. Linear in
+    the distinct nodes: each one's expanded size is memoised, never expanded."""
+    sizes: dict[int, int] = {}  # id -> nodes it stands for, aliases expanded (finished nodes only)
+    added = 0
+    stack, open_ = [(root, iter(children(root, "")))], {id(root)}
+    while stack:
+        node, todo = stack[-1]
+        where, child = next(todo, ("", None))
+        if child is None:
+            stack.pop()
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for _, c in children(node, ""))
+        elif not isinstance(child, (dict, list)) and not hasattr(child, "start_mark"):
+            continue  # a plain value (str, int, ...): Python shares equal ones, which is no alias
+        elif id(child) in open_:
+            return where, "an alias refers to the value that contains it (a recursive alias); write it out instead"
+        elif id(child) in sizes:  # an alias: the anchored value again
+            added += sizes[id(child)]
+            if added > MAX_ALIAS_VALUES:
+                return where, (f"the aliases up to this value make the file's aliases stand for more than "
+                               f"{MAX_ALIAS_VALUES} values (aliases of aliases: a YAML bomb); use an alias only for "
+                               "a block written once, or write the values out")
+        else:
+            stack.append((child, iter(children(child, where))))
+            open_.add(id(child))
+    return None
 
 
 def build(cls: Any, data: Any, where: str) -> Any:
@@ -25,7 +158,7 @@ def build(cls: Any, data: Any, where: str) -> Any:
     origin = get_origin(cls)
     if dataclasses.is_dataclass(cls):
         if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+            raise ConfigError(f"{where}: expected a mapping, got {short(data)}")
         hints = get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "raw" and f.name != "name"}
         unknown = sorted(set(data) - set(fields))
@@ -41,12 +174,12 @@ def build(cls: Any, data: Any, where: str) -> Any:
         return cls(**kwargs)
     if origin is list:
         if not isinstance(data, list):
-            raise ConfigError(f"{where}: expected a list, got {data!r}")
+            raise ConfigError(f"{where}: expected a list, got {short(data)}")
         (item,) = get_args(cls)
         return [build(item, v, f"{where}[{i}]") for i, v in enumerate(data)]
     if origin is dict:
         if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+            raise ConfigError(f"{where}: expected a mapping, got {short(data)}")
         _, value = get_args(cls)
         return {str(k): build(value, v, f"{where}.{k}") for k, v in data.items()}
     args = get_args(cls)
@@ -58,9 +191,9 @@ def build(cls: Any, data: Any, where: str) -> Any:
     if cls is float and isinstance(data, int) and not isinstance(data, bool):
         return float(data)
     if cls is float and isinstance(data, float) and not math.isfinite(data):
-        raise ConfigError(f"{where}: expected a finite number, got {data!r}")
+        raise ConfigError(f"{where}: expected a finite number, got {short(data)}")
     if cls in (int, float, str, bool) and not (isinstance(data, cls) and not (cls is int and isinstance(data, bool))):
-        raise ConfigError(f"{where}: expected {cls.__name__}, got {data!r}")
+        raise ConfigError(f"{where}: expected {cls.__name__}, got {short(data)}")
     return data
 
 
@@ -87,7 +220,7 @@ def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
             return resolved[name]
         raw = presets[name]
         if not isinstance(raw, dict):
-            raise ConfigError(f"presets.{name}: expected a mapping, got {raw!r}")
+            raise ConfigError(f"presets.{name}: expected a mapping, got {short(raw)}")
         base_name = raw.get("extends")
         if base_name is None:
             result = copy.deepcopy(raw)
@@ -119,12 +252,14 @@ def _schema_error(schema: dict, doc: Any, where: str) -> ConfigError | None:
         first = max(first.context, key=lambda e: len(e.absolute_path))
     path = ".".join(str(p) for p in (where, *first.absolute_path) if p != "")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(f"{path or 'top level'}: {first.message}{more}")
+    return ConfigError(f"{_bounded(path or 'top level', 200)}: {_bounded(first.message)}{more}")
 
 
 def validate_params(raw: Any) -> None:
     """Check the whole params document against the schema (workflow/schemas/params.schema.yaml), the one that
-    Snakemake's rules, `dvc repro` and every `ctm` command share; the error names the key's path."""
+    Snakemake's rules, `dvc repro` and every `ctm` command share; the error names the key's path. Aliases are
+    bounded first (the schema check would walk every expanded value)."""
+    _check_values(raw)
     error = _schema_error(yaml.safe_load(SCHEMA.read_text()), raw, "")
     if error is not None:
         raise error
@@ -154,7 +289,7 @@ _ABSENT = object()
 def refuse_overrides(config: dict, params: str | Path = "params.yaml") -> None:
     """Snakemake's `--config KEY=VALUE` and `--configfile` change Snakemake's copy of params.yaml only; every job
     reads params.yaml itself (as `dvc repro` does), so such a value would be silently ignored. Refuse it."""
-    raw = yaml.safe_load(Path(params).read_text())
+    raw = read_params(params)
     changed = overridden_keys(config, raw)
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")

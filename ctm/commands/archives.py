@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ctm.commands.numbers import count, nonnegative_seconds, positive
 from ctm.data.download import DownloadError, download, read_record
-from ctm.data.extract import extract
+from ctm.data.extract import WAIT_S, extract
 
 
 def sha256_from_sums(sums: Path, name: str) -> str:
@@ -26,7 +27,7 @@ def _download(args: argparse.Namespace) -> dict:
     if args.checksums:
         sha256 = sha256_from_sums(Path(args.checksums), Path(args.out).name)
     dest = download(args.url, Path(args.out), sha256=sha256, md5=args.md5, retries=args.retries,
-                    timeout_s=args.timeout, progress=not args.no_progress)
+                    timeout_s=args.timeout, progress=not args.no_progress, wait_s=args.wait)
     record = read_record(dest) or {}
     return {"path": str(dest), "size": dest.stat().st_size,
             **{k: record[k] for k in ("sha256", "md5", "checked") if k in record}}
@@ -34,7 +35,8 @@ def _download(args: argparse.Namespace) -> dict:
 
 def _extract(args: argparse.Namespace) -> dict:
     paths = extract(Path(args.archive), Path(args.out), strip_components=args.strip_components,
-                    inner_rars=args.inner_rars, progress=not args.no_progress, max_ratio=args.max_ratio)
+                    inner_rars=args.inner_rars, progress=not args.no_progress, max_ratio=args.max_ratio,
+                    wait_s=args.wait)
     return {"archive": args.archive, "out": args.out, "paths": [str(p) for p in paths]}
 
 
@@ -45,18 +47,24 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--sha256", help="expected sha256 (hex; a prefix of 8+ digits is accepted)")
     p.add_argument("--md5", help="expected md5 (hex)")
     p.add_argument("--checksums", help="a sha256sum-format file that lists the expected sha256 of --out's file name")
-    p.add_argument("--retries", type=int, default=4, help="retries after network errors and 5xx (default 4)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry (default 60)")
+    p.add_argument("--retries", type=count, default=4, help="retries after network errors and 5xx (default 4)")
+    p.add_argument("--timeout", type=positive, default=60.0, help="seconds without data before a retry (default 60)")
+    p.add_argument("--wait", type=nonnegative_seconds, default=WAIT_S,
+                   help=f"seconds to wait for another run downloading to the same --out (default {WAIT_S:g}); "
+                        "0: stop at once, naming that run")
     common(p)
     p.set_defaults(func=_download)
 
     p = sub.add_parser("extract", help="extract a zip, tar(.gz) or RAR archive safely into a folder")
     p.add_argument("archive")
     p.add_argument("--out", required=True, help="folder to extract into")
-    p.add_argument("--strip-components", type=int, default=0, help="leading folders to drop, like tar's")
+    p.add_argument("--strip-components", type=count, default=0, help="leading folders to drop, like tar's")
     p.add_argument("--inner-rars", action="store_true",
-                   help="also extract the .rar files found at the top (HMDB-51's per-class RARs), then delete them")
-    p.add_argument("--max-ratio", type=float, default=100.0,
+                   help="also extract the .rar files found at the top (HMDB-51's per-class RARs), in their place")
+    p.add_argument("--max-ratio", type=positive, default=100.0,
                    help="refuse an archive whose entries declare more than this many times its size (default 100)")
+    p.add_argument("--wait", type=nonnegative_seconds, default=WAIT_S,
+                   help="seconds to wait for another run extracting into the same --out (default "
+                        f"{WAIT_S:g}); 0: stop at once, naming that run")
     common(p)
     p.set_defaults(func=_extract)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ctm.commands.numbers import at_least_one, count, positive
 from ctm.config import COMPILE_MODES
 from ctm.data.store import StoreError
 
@@ -54,12 +55,12 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
         q = what.add_parser(mode, help=f"clips/s, step time and peak memory of {text} (ctm/engine/bench.py)")
         q.add_argument("--experiment", nargs="+", required=True,
                        help="experiments of params.yaml, measured one after the other in this process")
-        q.add_argument("--batch", type=int, default=24, help="clips per step on the device (default 24)")
-        q.add_argument("--steps", type=int, default=30)
-        q.add_argument("--warmup", type=int, default=10)
+        q.add_argument("--batch", type=at_least_one, default=24, help="clips per step on the device (default 24)")
+        q.add_argument("--steps", type=at_least_one, default=30)
+        q.add_argument("--warmup", type=count, default=10)
         q.add_argument("--root", help="dataset root: feed real clips through the loader (default: synthetic tensors)")
         q.add_argument("--store", help="with --root: read the decoded store (ctm decode) instead of the raw videos")
-        q.add_argument("--workers", type=int, default=8, help="loader workers with --root")
+        q.add_argument("--workers", type=count, default=8, help="loader workers with --root")
         q.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                        help="torch.compile on CUDA (default: the recipe's `compile`)")
         q.add_argument("--compile-mode", choices=COMPILE_MODES,
@@ -75,23 +76,23 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     q.add_argument("--store", help="store folder written by `ctm decode`")
     q.add_argument("--make-store", metavar="DIR",
                    help="first write realistic synthetic sources under DIR/source and their store in DIR")
-    q.add_argument("--videos", type=int, default=32, help="videos of --make-store (default 32, 340x256)")
-    q.add_argument("--frames", type=int, default=300, help="frames per video of --make-store (default 300)")
-    q.add_argument("--short-side", type=int, default=256, help="short side of --make-store (default 256)")
-    q.add_argument("--crop", type=int, default=224)
-    q.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="loader worker counts to measure")
-    q.add_argument("--seconds", type=float, default=10.0, help="timed seconds per worker count")
-    q.add_argument("--batch-size", type=int, default=24)
+    q.add_argument("--videos", type=at_least_one, default=32, help="videos of --make-store (default 32, 340x256)")
+    q.add_argument("--frames", type=at_least_one, default=300, help="frames per video of --make-store (default 300)")
+    q.add_argument("--short-side", type=at_least_one, default=256, help="short side of --make-store (default 256)")
+    q.add_argument("--crop", type=at_least_one, default=224)
+    q.add_argument("--workers", type=count, nargs="+", default=[1, 2], help="loader worker counts to measure")
+    q.add_argument("--seconds", type=positive, default=10.0, help="timed seconds per worker count")
+    q.add_argument("--batch-size", type=at_least_one, default=24)
     common(q)
     q.set_defaults(func=_data)
 
     q = what.add_parser("formats", help="per-core clips/s and bytes/frame of each candidate store format")
     q.add_argument("--dir", required=True, help="work folder: sources and one store per format (reused)")
-    q.add_argument("--videos", type=int, default=16)
-    q.add_argument("--seconds", type=float, default=5.0, help="seconds per format per round")
-    q.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the median is reported")
-    q.add_argument("--crop", type=int, default=224)
+    q.add_argument("--videos", type=at_least_one, default=16)
+    q.add_argument("--seconds", type=positive, default=5.0, help="seconds per format per round")
+    q.add_argument("--repeats", type=at_least_one, default=3, help="interleaved rounds; the median is reported")
+    q.add_argument("--crop", type=at_least_one, default=224)
     q.add_argument("--only", nargs="+", help="candidate names (default: all, see ctm.data.bench.CANDIDATES)")
-    q.add_argument("--workers", type=int, default=1, help="processes for writing the sources and stores")
+    q.add_argument("--workers", type=at_least_one, default=1, help="processes for writing the sources and stores")
     common(q)
     q.set_defaults(func=_formats)

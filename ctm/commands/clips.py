@@ -6,6 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from ctm.commands.numbers import at_least_one, count, positive
 from ctm.data.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
 
 DATASETS = ("kinetics_600", "mini_kinetics_200")
@@ -63,11 +64,12 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--url-template", default=YOUTUBE_TEMPLATE,
                    help=f"where a video is, with {{youtube_id}} (default: {YOUTUBE_TEMPLATE}; file:// works too)")
     p.add_argument("--subsets", nargs="+", default=["train", "val"], help="subsets to fetch (default: train val)")
-    p.add_argument("--workers", type=int, default=8, help="parallel downloads/trims (default: 8)")
-    p.add_argument("--limit", type=int, help="fetch only the first N rows (after --subsets)")
-    p.add_argument("--retries", type=int, default=2, help="extra tries of a failed download (default: 2)")
-    p.add_argument("--timeout", type=float, default=120, help="yt-dlp socket timeout in seconds (default: 120)")
-    p.add_argument("--short-side", type=int, help="resize clips to this short side (default: keep the source size)")
+    p.add_argument("--workers", type=at_least_one, default=8, help="parallel downloads/trims (default: 8)")
+    p.add_argument("--limit", type=at_least_one, help="fetch only the first N rows (after --subsets)")
+    p.add_argument("--retries", type=count, default=2, help="extra tries of a failed download (default: 2)")
+    p.add_argument("--timeout", type=positive, default=120, help="yt-dlp socket timeout in seconds (default: 120)")
+    p.add_argument("--short-side", type=at_least_one,
+                   help="resize clips to this short side (default: keep the source size)")
     p.add_argument("--cookies", help="Netscape cookies file for yt-dlp (age-restricted videos, bot checks)")
     p.add_argument("--js-runtime", help="JavaScript runtime yt-dlp runs YouTube's player code with "
                    "(deno (yt-dlp's default), node, bun or quickjs; needs the yt-dlp-ejs package)")

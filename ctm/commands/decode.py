@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ctm.commands.numbers import at_least_one, whole
 from ctm.data.store import FORMATS
 from ctm.names import DATASET_NAMES
 
@@ -29,10 +30,10 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="whose annotations list the videos")
     p.add_argument("--root", required=True, help="dataset root: annotation files and videos")
     p.add_argument("--out", required=True, help="store folder")
-    p.add_argument("--short-side", type=int,
+    p.add_argument("--short-side", type=at_least_one,
                    help="resize the short side to this (default: the preset's input.resize_short: 256 for the paper)")
-    p.add_argument("--workers", type=int, default=1, help="parallel decoding processes")
+    p.add_argument("--workers", type=at_least_one, default=1, help="parallel decoding processes")
     p.add_argument("--format", choices=sorted(FORMATS), default="jpeg", help="store format (default jpeg)")
-    p.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    p.add_argument("--quality", type=whole(1, 100), default=90, help="JPEG quality (default 90)")
     common(p)
     p.set_defaults(func=_decode)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ctm.commands.numbers import at_least_one
+
 
 def _predict(args: argparse.Namespace) -> dict:
     from ctm.config import load_config
@@ -22,6 +24,6 @@ def register(sub: argparse._SubParsersAction, common) -> None:
                                    "ones the checkpoint records; params.yaml must still give it the same parameters.")
     p.add_argument("video", help="a video file (any format decord reads: mp4, avi, webm, ...)")
     p.add_argument("--checkpoint", required=True, help="a run's checkpoint.pt (results/<preset>/runs/<experiment>/)")
-    p.add_argument("--top", type=int, default=5, help="how many classes (default 5)")
+    p.add_argument("--top", type=at_least_one, default=5, help="how many classes (default 5)")
     common(p)
     p.set_defaults(func=_predict)

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctm import paths
+from ctm.commands.archives import nonnegative_seconds
+from ctm.commands.numbers import at_least_one
 from ctm.config import load_config
+from ctm.data.extract import WAIT_S
 
 
 def _prepare(args: argparse.Namespace) -> dict:
@@ -17,7 +20,7 @@ def _prepare(args: argparse.Namespace) -> dict:
     p, d = cfg.preset_name, args.dataset
     return prepare_dataset(cfg, d, Path(args.root or paths.dataset_root(p, d)),
                            Path(args.downloads or paths.downloads_dir(p, d)), Path(paths.remote_dir(p, d)),
-                           workers=args.workers, progress=not args.no_progress)
+                           workers=args.workers, progress=not args.no_progress, wait_s=args.wait)
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -25,6 +28,8 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p.add_argument("--dataset", required=True)
     p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
     p.add_argument("--downloads", help="downloaded files (default: resources/<preset>/downloads/<dataset>)")
-    p.add_argument("--workers", type=int, default=8, help="parallel clip fetches (Kinetics)")
+    p.add_argument("--workers", type=at_least_one, default=8, help="parallel clip fetches (Kinetics)")
+    p.add_argument("--wait", type=nonnegative_seconds, default=WAIT_S,
+                   help=f"seconds to wait for another run extracting into the same root (default {WAIT_S:g})")
     common(p)
     p.set_defaults(func=_prepare)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctm import paths
+from ctm.commands.numbers import at_least_one
 from ctm.config import ConfigError, load_config
 
 
@@ -28,6 +29,6 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p = sub.add_parser("synth", help="publish a synthetic stand-in of a dataset as its hosts publish the real one")
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", help="the stand-in's host folder (default: resources/<preset>/remote/<dataset>)")
-    p.add_argument("--workers", type=int, default=1, help="parallel encoding processes")
+    p.add_argument("--workers", type=at_least_one, default=1, help="parallel encoding processes")
     common(p)
     p.set_defaults(func=_synth)

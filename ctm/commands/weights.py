@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ctm.commands.numbers import positive
+
 
 def _standin_weights(args: argparse.Namespace) -> dict:
     from ctm.models.standin_weights import write_standin
@@ -19,6 +21,6 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--backbone", required=True, choices=["resnet50", "resnet101"])
     p.add_argument("--out", required=True, help="a folder, or the file name that params.yaml gives (it must be the "
                    "stand-in's own: the name carries the sha256 prefix of its bytes)")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier of the network (model.width)")
+    p.add_argument("--width", type=positive, default=1.0, help="channel multiplier of the network (model.width)")
     common(p)
     p.set_defaults(func=_standin_weights)

@@ -6,6 +6,10 @@ Randomness comes from numpy generators seeded by (seed, epoch, index), so a run 
 loader workers. With `cache=True` each video is decoded once (all frames, with decord) and later clips are cut from
 memory: the same frames, so the same results, for small datasets whose decoded frames fit in RAM.
 
+Raw videos are probed first (ctm.data.video_io.probe_video): frames over video_io.MAX_PIXELS pixels are refused
+before decoding (a VideoDecodeError naming the file), and a rotated video (a display matrix, as phones write) is
+decoded with PyAV and turned upright, as players show it and as `ctm decode` stores it; others are read with decord.
+
 Fast path: `store=` a decoded store (ctm/data/store.py, written by `ctm decode`) instead of the raw videos. Frames
 come from the store and need no resize when the store's short side is `spec.resize_short`; a clip then equals the raw
 video's clip up to the store's resize and compression (docs/decoded_store.md states the tolerance).
@@ -15,9 +19,12 @@ the engine can normalise on the GPU (`normalise_uint8`); same random draws, so t
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import decord
 import numpy as np
 import pandas as pd
@@ -27,6 +34,7 @@ import torch.nn.functional as F
 from ctm.config import EvalSpec, InputSpec
 from ctm.data.sampling import crop_offsets, eval_indices, train_indices
 from ctm.data.store import Store, StoreError, open_store
+from ctm.data.video_io import VideoInfo, VideoProbeError, probe_video, pyav_frames
 from ctm.errors import UserError
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -34,7 +42,14 @@ IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
 class VideoDecodeError(UserError, RuntimeError):
-    """A video could not be decoded; the message names the file."""
+    """A video could not be decoded; the message (one line) names the file."""
+
+    def __init__(self, message: str):
+        # A DataLoader worker's exception comes back as type(f"Caught ... Original Traceback ...\n<type>: <message>"):
+        # keep the worker's one-line message, which `ctm` prints (the traceback is not the user's business).
+        if message.startswith(f"Caught {type(self).__name__}") and f"{type(self).__name__}: " in message:
+            message = message.rstrip().rsplit(f"{type(self).__name__}: ", 1)[1]
+        super().__init__(message)
 
 
 def split_available(root: str | Path, annotations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,15 +58,70 @@ def split_available(root: str | Path, annotations: pd.DataFrame) -> tuple[pd.Dat
     return annotations[exists].reset_index(drop=True), annotations[~exists].reset_index(drop=True)
 
 
-def read_frames(path: Path, sample: Callable[[int], np.ndarray]) -> np.ndarray:
-    """Frames idx = sample(number of frames) of a video, opened once -> uint8 (*idx.shape, H, W, 3)."""
+@functools.lru_cache(maxsize=4096)
+def _probe(path: str, mtime_ns: int, size: int) -> VideoInfo:
+    """probe_video, once per version of a file (a loader worker reads each video many times)."""
+    del mtime_ns, size  # cache key only
+    return probe_video(path)
+
+
+def _count_frames(path: Path) -> int:
+    """Video packets of `path` (demuxed, not decoded): the frame count when the container declares none."""
+    with av.open(str(path), metadata_errors="replace") as container:
+        return sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+
+
+def _pyav_read(path: Path, rotation: int, unique: np.ndarray) -> np.ndarray:
+    """Upright frames `unique` (sorted distinct indices) decoded sequentially with PyAV."""
+    frames, decoded = [], 0
+    with contextlib.closing(pyav_frames(path, rotation)) as stream:
+        for i, frame in enumerate(stream):
+            decoded = i + 1
+            if i == unique[len(frames)]:
+                frames.append(frame)
+                if len(frames) == len(unique):
+                    break
+    if len(frames) < len(unique):
+        raise VideoDecodeError(f"{path}: cannot decode: frame {unique[len(frames)]} wanted, {decoded} decode")
+    return np.stack(frames)
+
+
+def _decord_reader(path: Path):
+    """decord's reader of `path`, or None where decord cannot open it (PyAV may)."""
     try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
-        indices = sample(len(reader))
-        unique, inverse = np.unique(indices.reshape(-1), return_inverse=True)
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+    except (decord.DECORDError, RuntimeError):  # decord raises RuntimeError when it cannot open a file
+        return None
+
+
+def _decord_batch(reader, unique: np.ndarray, info: VideoInfo) -> np.ndarray | None:
+    """Frames `unique` read with decord, or None where decord fails or returns frames of another shape (decord 0.6
+    mangles frames 16, 24, 48 or 72 pixels wide): PyAV reads those."""
+    try:
         frames = reader.get_batch(unique.tolist()).asnumpy()
-    except (decord.DECORDError, RuntimeError) as err:  # decord raises RuntimeError when it cannot open a file
-        raise VideoDecodeError(f"{path}: cannot decode: {err}") from None
+    except (decord.DECORDError, RuntimeError):
+        return None
+    return frames if frames.shape[1:] == (info.height, info.width, 3) else None
+
+
+def read_frames(path: Path, sample: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Frames idx = sample(number of frames) of a video, upright -> uint8 (*idx.shape, H, W, 3). Read with decord
+    (opened once), or with PyAV for a rotated video or where decord fails; frames over video_io.MAX_PIXELS are
+    refused unread. Any failure is a VideoDecodeError naming the file."""
+    try:
+        stat = Path(path).stat()
+        info = _probe(str(path), stat.st_mtime_ns, stat.st_size)
+        reader = _decord_reader(path) if info.plain else None
+        indices = sample(len(reader) if reader is not None else info.frames or _count_frames(path))
+        unique, inverse = np.unique(indices.reshape(-1), return_inverse=True)
+        frames = _decord_batch(reader, unique, info) if reader is not None else None
+        if frames is None:
+            frames = _pyav_read(Path(path), info.rotation, unique)
+    except VideoDecodeError:
+        raise
+    except (av.FFmpegError, ValueError, OSError) as err:  # VideoProbeError is a ValueError
+        what = "refused" if isinstance(err, VideoProbeError) else "cannot decode"
+        raise VideoDecodeError(f"{path}: {what}: {(str(err).splitlines() or [''])[0][:300]}") from None
     return frames[inverse].reshape(*indices.shape, *frames.shape[1:])
 
 

@@ -6,10 +6,14 @@
 given the finished file is checked: a mismatch moves it aside to `<dest>.bad` (kept for inspection, never used) and
 raises. On success `<dest>.verified` (JSON: url, size, mtime_ns, sha256, md5, checked) records the digests, so a
 verified file is never fetched or hashed again; a present file with no checksum to check is not fetched again either.
+The whole fetch, check and record holds the lock of `dest` (ctm.locking, `.<name>.lock` beside it): a second run
+for the same file waits up to `wait_s` seconds (then finds the file done), or is refused naming the run holding it.
+The server's answers are checked by ctm.data.download_source before a byte is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import http.client
@@ -18,30 +22,19 @@ import os
 import re
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import BinaryIO
 
-from ctm.errors import UserError
+from ctm.data.download_source import DownloadError, Transient, open_source
 from ctm.fileio import save_json
+from ctm.locking import LockedError, exclusive, lock_path
 from ctm.progress import progress_bar
 
 CHUNK = 1 << 20
 MAX_BYTES = 64 << 30  # bytes taken from a server that gives no size, over all tries (UCF101.rar, the largest, 6.5 GB)
 MAX_TRIES_PER_RETRY = 10  # tries that add bytes do not use up a retry, but all tries together are bounded
-FATAL_HTTP = {400, 401, 403, 404, 405, 410, 451}
+WAIT_S = 3600.0  # how long a second run for the same file waits for the first (then finds the file verified)
 FATAL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
-USER_AGENT = "ctm-repro (python urllib)"
-
-
-class DownloadError(UserError, RuntimeError):
-    """A download failed for good or its checksum did not match; the message names the URL and what to do."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying (5xx, dropped connection, short body)."""
+__all__ = ["DownloadError", "download", "file_digests", "read_record"]
 
 
 def part_path(dest: Path) -> Path:
@@ -127,88 +120,67 @@ def _move_aside(path: Path, dest: Path) -> Path:
     return bad
 
 
-def _open(url: str, have: int, timeout_s: float) -> tuple[BinaryIO, int, int | None, bool]:
-    """(stream, offset of its first byte, total size or None, framed) for `url` from byte `have` on. The size is None
-    only when the server gives none; `framed` is False when the body's end is not known either (not chunked: a cut
-    looks like the end), True otherwise (a size, or a chunked body whose end http.client checks)."""
-    if url.startswith("file:"):
-        path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
-        if not path.is_file():
-            raise DownloadError(f"{url}: no such file {path}")
-        size = path.stat().st_size
-        f = open(path, "rb")
-        start = have if have <= size else 0
-        f.seek(start)
-        return f, start, size, True
-    headers = {"User-Agent": USER_AGENT, **({"Range": f"bytes={have}-"} if have else {})}
-    try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s)
-    except urllib.error.HTTPError as err:
-        err.close()
-        if err.code == 416:  # the .part is already complete, or longer than the file: check, or start over
-            match = re.fullmatch(r"bytes \*/(\d+)", err.headers.get("Content-Range", "") or "")
-            if match and int(match.group(1)) == have:
-                return open(os.devnull, "rb"), have, have, True
-            return _open(url, 0, timeout_s)
-        if err.code in FATAL_HTTP:
-            raise DownloadError(f"{url}: HTTP {err.code} {err.reason}; check the URL (or the mirror in params.yaml), "
-                                "or put the file in place by hand") from None
-        raise _Transient(f"HTTP {err.code} {err.reason}") from None
-    length = response.headers.get("Content-Length")
-    length = int(length) if length is not None else None
-    chunked = response.headers.get("Transfer-Encoding", "").lower() == "chunked"
-    if have and response.status == 206:
-        match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
-        start = int(match.group(1)) if match else have
-        if start != have:
-            response.close()
-            return _open(url, 0, timeout_s)
-        total = int(match.group(2)) if match and match.group(2) != "*" else (have + length if length else None)
-        return response, have, total, total is not None or chunked
-    return response, 0, length, length is not None or chunked  # 200: the whole file (or a server ignoring Range)
+class _Tries:
+    """What one download() call has left over all its tries (bytes), and the file size the server announced."""
+
+    def __init__(self) -> None:
+        self.bytes_left, self.total = MAX_BYTES, None
 
 
-def _attempt(url: str, part: Path, hashes: _Hashes, timeout_s: float, progress: bool,
-             budget: list[int]) -> tuple[_Hashes, bool]:
-    """Append the rest of `url` to `part`; return the hashes of the whole .part and whether its end was known (a
-    size or a chunked body). Never reads past the size the server announced, nor more than `budget[0]` bytes (the
-    budget left over all tries, decreased here)."""
+def _attempt(url: str, dest: Path, hashes: _Hashes, timeout_s: float, progress: bool,
+             tries: _Tries) -> tuple[_Hashes, bool]:
+    """Append the rest of `url` to dest's .part; return the hashes of the whole .part and whether its end was known
+    (a size or a chunked body). Never reads past the size the server announced, nor more than `tries.bytes_left`
+    bytes (decreased here). A size other than the one announced before is a DownloadError: the .part may mix two
+    files, so it is moved aside."""
+    part = part_path(dest)
     have = part.stat().st_size if part.exists() else 0
     if hashes.size != have:  # a write failed halfway last time: hash what is really there
         hashes = _Hashes.of_file(part)
-    stream, start, total, framed = _open(url, have, timeout_s)
+    stream, start, total, framed = open_source(url, have, timeout_s)
+    if total is not None and tries.total not in (None, total):
+        stream.close()
+        bad = _move_aside(part, dest) if part.exists() else part
+        raise DownloadError(f"{url}: the server announced {tries.total} bytes, then {total}: its sizes cannot be "
+                            f"trusted (or the file changed while downloading), so the bytes so far are kept aside as "
+                            f"{bad} and not used; try again, or use another mirror")
+    tries.total = total if total is not None else tries.total
     if start == 0 and have:
         hashes = _Hashes()
     with stream, open(part, "ab" if start else "wb") as f, progress_bar(
-        total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
+        total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
         disable=not progress,
     ) as bar:
         while True:
             want = CHUNK if total is None else min(CHUNK, total - hashes.size)
             if want <= 0:  # all announced bytes are here; a server that sends more is not listened to
                 break
-            if budget[0] <= 0:
+            if tries.bytes_left <= 0:
                 raise DownloadError(f"{url}: more than {MAX_BYTES} bytes arrived over all tries without the end of "
                                     f"the file; {part} is kept. The server misbehaves: use another mirror")
-            chunk = stream.read1(min(want, budget[0]))  # whatever has arrived: a kill loses little
+            chunk = stream.read1(min(want, tries.bytes_left))  # whatever has arrived: a kill loses little
             if not chunk:
                 break
             f.write(chunk)
+            f.flush()  # on disk as it arrives: a killed or interrupted run keeps every byte it was sent
             hashes.update(chunk)
-            budget[0] -= len(chunk)
+            tries.bytes_left -= len(chunk)
             bar.update(len(chunk))
     if total is not None and hashes.size != total:
-        raise _Transient(f"connection closed after {hashes.size} of {total} bytes")
+        raise Transient(f"connection closed after {hashes.size} of {total} bytes")
     return hashes, framed
 
 
 def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
-             retries: int = 4, backoff_s: float = 1.0, timeout_s: float = 60, progress: bool = True) -> Path:
+             retries: int = 4, backoff_s: float = 1.0, timeout_s: float = 60, progress: bool = True,
+             wait_s: float = WAIT_S, what: str = "ctm download") -> Path:
     """Fetch `url` (http, https or file://) to `dest` unless a good copy is there; return dest.
 
     sha256: the full hex digest, or a prefix of it (8+ digits, as in torchvision file names); md5: hex digest.
     retries: further tries after network errors and 5xx, waiting backoff_s * 2**k; a try that added bytes
-    does not use one up. Raises DownloadError (URL, HTTP status or expected vs actual digest in the message).
+    does not use one up. wait_s: how long to wait for another run that holds dest's lock (`what`: this command, as
+    the lock names it). Raises DownloadError (URL, HTTP status or expected vs actual digest in the message), or
+    ctm.locking.LockedError.
     """
     dest = Path(dest)
     if dest.is_dir():
@@ -217,11 +189,38 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
     for algo, pattern in (("sha256", r"[0-9a-fA-F]{8,64}"), ("md5", r"[0-9a-fA-F]{32}")):
         if expected[algo] is not None and not re.fullmatch(pattern, expected[algo]):
             raise DownloadError(f"{url}: {algo} {expected[algo]!r} is not a hex digest ({pattern})")
+    if dest.exists() and _kept(dest, expected):  # nothing to write (a read-only cache works): no lock
+        return dest
+    with contextlib.ExitStack() as stack:
+        try:
+            try:
+                stack.enter_context(exclusive(dest, what))
+            except LockedError:
+                if wait_s <= 0:
+                    raise
+                print(f"{dest}: another run is downloading it ({lock_path(dest)} is locked); waiting up to "
+                      f"{wait_s:g} s for it to finish", file=sys.stderr)
+                stack.enter_context(exclusive(dest, what, wait_s=wait_s))
+        except OSError as err:
+            raise DownloadError(f"{url}: cannot write beside {dest} ({err.strerror or err}); check the folder's "
+                                "permissions and free space") from None
+        return _download(url, dest, expected, retries, backoff_s, timeout_s, progress)
+
+
+def _kept(dest: Path, expected: dict[str, str | None]) -> bool:
+    """Whether the present `dest` is taken as it is: no checksum to check, or its record matches the checksum."""
+    record = read_record(dest)
+    return not any(expected.values()) or bool(record and not _mismatches(expected, record))
+
+
+def _download(url: str, dest: Path, expected: dict[str, str | None], retries: int, backoff_s: float,
+              timeout_s: float, progress: bool) -> Path:
+    """download() once dest's lock is held."""
     checked = [k for k, v in expected.items() if v]
     if dest.exists():
-        record = read_record(dest)
-        if not checked or (record and not _mismatches(expected, record)):
+        if _kept(dest, expected):  # written by the run that held the lock before
             return dest
+        record = read_record(dest)
         digests = {k: record[k] for k in ("sha256", "md5")} if record else file_digests(dest)
         if not _mismatches(expected, digests):
             _write_record(dest, url, digests, checked)
@@ -232,17 +231,16 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
             raise DownloadError(f"{url}: {problems}; {dest} (downloaded earlier) is moved aside to {bad} and not "
                                 "used. Check the checksum or the mirror")
         print(f"{dest}: {problems}; moved aside to {bad}, downloading {url} again", file=sys.stderr)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     hashes = _Hashes.of_file(part)
-    failures, tries, budget = 0, 0, [MAX_BYTES]
+    failures, tries, state = 0, 0, _Tries()
     while True:
         before = part.stat().st_size if part.exists() else 0
         tries += 1
         try:
-            hashes, framed = _attempt(url, part, hashes, timeout_s, progress, budget)
+            hashes, framed = _attempt(url, dest, hashes, timeout_s, progress, state)
             break
-        except (_Transient, OSError, http.client.HTTPException) as err:
+        except (Transient, OSError, http.client.HTTPException) as err:
             if isinstance(err, OSError) and err.errno in FATAL_ERRNO:
                 raise DownloadError(f"{url}: cannot write {part}: {err}") from err
             failures = 0 if part.exists() and part.stat().st_size > before else failures + 1

@@ -1,96 +1,77 @@
-"""Safe, resumable extraction of the datasets' archives: zip, tar(.gz/.bz2/.xz) and RAR (incl. HMDB-51's RAR of RARs).
+"""Safe, verified, all-or-nothing extraction of the datasets' archives: zip, tar(.gz/.bz2/.xz) and RAR (incl.
+HMDB-51's RAR of RARs).
 
 The format comes from the file's first bytes, not its name. zip and tar are read with Python; RAR needs an external
-tool, looked up at run time in the order unar (with its lsar), 7z / 7zz / 7za, bsdtar. Every archive is listed first
-and refused whole, before anything is written, if an entry is absolute, has a drive letter or a '..' component (with
-'\\' read as '/'), or is a link pointing outside the archive's root. Entries go to a temporary sibling folder of
-`out` and are then moved into `out` one by one (renames), so an interrupted run leaves no half-written file in `out`;
-a marker `out/.extracted-<archive name>.json` (archive size + mtime, options, top-level names) makes a repeat a no-op.
+tool, looked up at run time in the order unar (with its lsar), 7z / 7zz / 7za, bsdtar (stored RARs, as the synthetic
+stand-ins are, are read without one: ctm.data.rar). Every archive is listed first, and a tar's whole stream is
+verified on the way (ctm.data.archive_verify); the archive is refused whole, before anything is written, if an
+entry is unsafe (ctm.data.archive_names) or cannot be read. Then, holding the lock of `out` (ctm.locking: a second
+run into the same `out` waits, or says which run holds it), entries go to a private staging folder, are checked
+again (a tar's stream to its end, links on disk) and are moved into `out` by renames, all or nothing
+(ctm.data.archive_merge); a marker `out/.extracted-<archive name>.json` (archive size + mtime, options, top-level
+names) makes a repeat a no-op.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import lzma
 import os
-import posixpath
-import re
-import shutil
-import subprocess
+import sys
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from ctm.data import rar
-from ctm.errors import UserError
+from ctm.data import archive_merge, rar
+from ctm.data import archive_verify as verify
+from ctm.data.archive_names import Entry, NameGuard, show, unsafe_reason
+from ctm.data.archive_verify import ExtractError
+from ctm.data.rar_tools import INSTALL_HINT, list_with_tool, rar_tools, unpack_with_tools
 from ctm.fileio import save_json
+from ctm.locking import LockedError, exclusive
 from ctm.progress import progress_bar
+
+__all__ = ["Entry", "ExtractError", "archive_format", "extract", "list_entries", "rar_tools", "unsafe_reason"]
 
 RAR_MAGIC = (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # An archive that lists more than this many times its own size (and over MIN_LIMIT) is refused before extraction: the
 # datasets' archives hold compressed videos and text (ratios under 10); a zip bomb's ratio is in the thousands.
 MAX_RATIO = 100
 MIN_LIMIT = 16 << 20
-INSTALL_HINT = ("install one: `apt-get install unar` (or the Debian package p7zip-full or 7zip for 7z, or "
-                "libarchive-tools for bsdtar)")
-
-
-class ExtractError(UserError, RuntimeError):
-    """An archive cannot be extracted (unsafe entry, unknown format, no RAR tool, tool failure); says what to do."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One archive entry: its name with '/' separators, kind (file, dir, symlink, hardlink, special), link target."""
-
-    name: str
-    kind: str = "file"
-    target: str | None = None
-    size: int = 0  # bytes the entry expands to, as the archive declares it (0 where the listing does not say)
+WAIT_S = 3600.0  # how long a second run into the same `out` waits for the first (Snakemake runs them side by side)
+# What the zip and tar readers raise on damaged bytes, and what a file system raises when entries clash on disk
+DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)
+CLASH = (NotADirectoryError, FileExistsError, IsADirectoryError)
 
 
 def archive_format(archive: Path) -> str:
-    """'zip', 'tar' or 'rar' from the first bytes of the file (a .tar.gz is 'tar')."""
+    """'zip', 'tar' or 'rar' from the first bytes of the file (a .tar.gz, or a plain tar of any name, is 'tar')."""
     with open(archive, "rb") as f:
         head = f.read(512)
     if head.startswith(RAR_MAGIC):
         return "rar"
     if head.startswith(ZIP_MAGIC):
         return "zip"
-    if tarfile.is_tarfile(archive):
+    if verify.compression(archive) or tarfile.is_tarfile(archive):
         return "tar"
+    if head.startswith(ZSTD_MAGIC):
+        raise ExtractError(f"{archive}: zstd-compressed, which ctm extract does not read; decompress it first "
+                           "(`zstd -d`) and extract the tar that gives")
     raise ExtractError(f"{archive}: not a zip, tar(.gz/.bz2/.xz) or RAR archive (first bytes {head[:8]!r}); "
                        "is the download complete?")
-
-
-def unsafe_reason(entry: Entry) -> str | None:
-    """Why an entry may not be extracted, or None when it stays inside the extraction folder."""
-    name = entry.name.replace("\\", "/")
-    if name.startswith("/"):
-        return "an absolute path"
-    if re.match(r"[A-Za-z]:", name):
-        return "a drive letter"
-    if ".." in name.split("/"):
-        return "a '..' component"
-    if entry.kind == "special":
-        return "a device file or fifo"
-    if entry.kind in ("symlink", "hardlink"):
-        if entry.target is None:
-            return f"a {entry.kind} with an unknown target"
-        target = entry.target.replace("\\", "/")
-        base = posixpath.dirname(name) if entry.kind == "symlink" else ""  # hardlink targets are archive paths
-        if target.startswith("/") or re.match(r"[A-Za-z]:", target) or \
-                posixpath.normpath(posixpath.join(base, target)).split("/")[0] == "..":
-            return f"a {entry.kind} to {entry.target!r}, outside the archive"
-    return None
 
 
 def _zip_entries(archive: Path) -> list[Entry]:
     with zipfile.ZipFile(archive) as zf:
         out = []
         for info in zf.infolist():
+            problem = verify.zip_entry_problem(info)
+            if problem:
+                raise ExtractError(f"{archive}: entry {show(info.filename)} is {problem}")
             if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a Unix symlink: its data is the target
                 out.append(Entry(info.filename, "symlink", zf.read(info).decode("utf-8", "replace")))
             else:
@@ -98,94 +79,18 @@ def _zip_entries(archive: Path) -> list[Entry]:
         return out
 
 
+def _tar_entry(m: tarfile.TarInfo) -> Entry:
+    kind = "file" if m.isfile() else "dir" if m.isdir() else "symlink" if m.issym() else "hardlink" if m.islnk() \
+        else "special"
+    return Entry(m.name, kind, m.linkname or None, m.size)
+
+
 def _tar_entries(archive: Path) -> list[Entry]:
-    with tarfile.open(archive) as tf:
-        return [Entry(m.name, "file" if m.isfile() else "dir" if m.isdir() else "symlink" if m.issym()
-                      else "hardlink" if m.islnk() else "special", m.linkname or None, m.size)
-                for m in tf.getmembers()]
-
-
-def _run(argv: list[str]) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, errors="replace")
-    if result.returncode != 0:
-        output = (result.stderr or result.stdout)[-800:]
-        raise ExtractError(f"`{' '.join(argv)}` failed ({result.returncode}): {output}")
-    return result.stdout
-
-
-def _list_lsar(archive: Path) -> list[Entry]:
-    contents = json.loads(_run(["lsar", "-j", str(archive)]))["lsarContents"]
-    return [Entry(e["XADFileName"], "dir" if e.get("XADIsDirectory") else "symlink" if e.get("XADIsLink")
-                  else "hardlink" if e.get("XADIsHardLink") else "file", e.get("XADLinkDestination"),
-                  int(e.get("XADFileSize") or 0)) for e in contents]
-
-
-def _list_7z(tool: str, archive: Path) -> list[Entry]:
-    text = _run([tool, "l", "-slt", "-sccUTF-8", str(archive)]).split("\n----------\n", 1)[1]
-    entries = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        fields = dict(line.split(" = ", 1) for line in block.splitlines() if " = " in line)
-        if "Path" in fields:
-            link = fields.get("Symbolic Link") or fields.get("Link") or None
-            kind = "dir" if fields.get("Folder") == "+" else "symlink" if link else "file"
-            size = int(fields["Size"]) if fields.get("Size", "").isdigit() else 0
-            entries.append(Entry(fields["Path"], kind, link, size))
-    return entries
-
-
-def _list_bsdtar(archive: Path) -> list[Entry]:
-    names = _run(["bsdtar", "-tf", str(archive)]).splitlines()
-    verbose = _run(["bsdtar", "-tvf", str(archive)]).splitlines()
-    entries = []
-    for name, line in zip(names, verbose, strict=True):
-        if line.startswith("l") and f"{name} -> " in line:
-            entries.append(Entry(name, "symlink", line.split(f"{name} -> ", 1)[1]))
-        elif f"{name} link to " in line:
-            entries.append(Entry(name, "hardlink", line.split(f"{name} link to ", 1)[1]))
-        else:
-            entries.append(Entry(name, "dir" if line.startswith("d") else "file"))
-    return entries
-
-
-def rar_tools() -> list[str]:
-    """The RAR tools on PATH, in the order they are tried."""
-    found = ["unar"] if shutil.which("unar") and shutil.which("lsar") else []
-    found += [t for t in ("7z", "7zz", "7za") if shutil.which(t)][:1]
-    return found + (["bsdtar"] if shutil.which("bsdtar") else [])
-
-
-def _rar_argv(tool: str, archive: Path, dest: Path) -> list[str]:
-    """The command that extracts `archive` into `dest`, printing one line per entry (counted by the progress bar)."""
-    if tool == "unar":  # -D: no enclosing folder, -nr: never unpack archives found inside
-        return ["unar", "-f", "-D", "-nr", "-o", str(dest), str(archive)]
-    if tool == "bsdtar":
-        return ["bsdtar", "-xvf", str(archive), "-C", str(dest)]
-    return [tool, "x", "-y", "-bd", "-bb1", f"-o{dest}", str(archive)]
-
-
-def _run_counting(argv: list[str], total: int, desc: str, progress: bool) -> None:
-    """Run an extractor, advancing a progress bar by one per line it prints; ExtractError with its last lines."""
-    tail: list[str] = []
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as p, \
-            progress_bar(total=total, desc=desc, unit="file", disable=not progress) as bar:
-        for line in p.stdout:
-            tail = (tail + [line.rstrip()])[-15:]
-            bar.update(min(1, total - bar.n))
-    if p.returncode != 0:
-        raise ExtractError(f"`{' '.join(argv)}` failed ({p.returncode}): " + " / ".join(tail))
-
-
-# What Python's zip and tar readers raise on a cut or damaged archive, or on entries that clash on disk (a file, then
-# a folder of the same name) or that tarfile's "data" filter refuses (a chain of links leading outside)
-DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, NotADirectoryError, FileExistsError,
-           IsADirectoryError)
-
-
-def _damaged(archive: Path, err: BaseException) -> ExtractError:
-    first = (str(err).splitlines() or [""])[0][:300]
-    return ExtractError(f"{archive}: cannot be extracted ({type(err).__name__}: {first}); it is cut short or damaged, "
-                        "or its entries clash. Nothing was extracted: download it again (`ctm download` resumes and "
-                        "verifies) or get it from its official source")
+    """Every member, the whole stream read and verified (CRCs, size trailers, the tar's end) on the way."""
+    with verify.open_tar(archive) as (tf, stream):
+        members = verify.read_members(archive, tf)
+        verify.finish_tar(archive, tf, stream)
+    return [_tar_entry(m) for m in members]
 
 
 def list_entries(archive: Path) -> list[Entry]:
@@ -194,137 +99,203 @@ def list_entries(archive: Path) -> list[Entry]:
     if fmt in ("zip", "tar"):
         try:
             return _zip_entries(archive) if fmt == "zip" else _tar_entries(archive)
-        except DAMAGED as err:
-            raise _damaged(archive, err) from None
-    tools = rar_tools()
-    if not tools:
-        try:  # the stand-ins' RARs (stored, as ctm.data.rar writes them) need no tool
+        except (*DAMAGED, OSError) as err:
+            raise verify.damaged(archive, f"{type(err).__name__}: {err}") from None
+    try:
+        if not rar_tools():  # the stand-ins' RARs (stored, as ctm.data.rar writes them) need no tool
             return [Entry(m.name, "dir" if m.directory else "file", None, m.size) for m in rar.read_stored(archive)]
-        except rar.RarFormatError as err:
-            raise ExtractError(f"{archive} is a RAR archive and no RAR tool (unar, 7z, bsdtar) is on PATH "
-                               f"({err}); {INSTALL_HINT}") from None
-    tool = tools[0]
-    return _list_lsar(archive) if tool == "unar" else _list_bsdtar(archive) if tool == "bsdtar" else \
-        _list_7z(tool, archive)
+        rar.check_blocks(archive)  # RAR 1.5-4.x: every header checked before a tool reads it
+        return list_with_tool(rar_tools()[0], archive)
+    except rar.RarDamagedError as err:
+        raise verify.damaged(archive, str(err).removeprefix(f"{archive}: ")) from None
+    except rar.RarFormatError as err:
+        raise ExtractError(f"{archive} is a RAR archive and no RAR tool (unar, 7z, bsdtar) is on PATH "
+                           f"({err}); {INSTALL_HINT}") from None
 
 
-def _check(archive: Path, entries: list[Entry], max_ratio: float = MAX_RATIO) -> None:
+def _check(archive: Path, entries: list[Entry], max_ratio: float = MAX_RATIO, strip_components: int = 0) -> None:
     declared = sum(e.size for e in entries)
     limit = max(max_ratio * archive.stat().st_size, MIN_LIMIT)
     if declared > limit:
         raise ExtractError(f"{archive}: refusing the whole archive, it declares {declared} bytes, over {max_ratio:g} "
                            f"times its own size ({archive.stat().st_size} bytes); nothing was extracted. Get the "
                            "archive from its official source (or raise the limit: `ctm extract --max-ratio`)")
+    guard = NameGuard(archive, strip_components)
     for entry in entries:
-        reason = unsafe_reason(entry)
-        if reason:
-            raise ExtractError(f"{archive}: refusing the whole archive, entry {entry.name!r} is {reason}; "
-                               "nothing was extracted. Get the archive from its official source.")
+        guard.check(entry)
 
 
-def _check_tree(archive: Path, root: Path) -> None:
-    """After extraction, before anything moves into `out`: no link the listing missed may point outside."""
-    top = root.resolve()
-    for path in root.rglob("*"):
-        if path.is_symlink() and not path.resolve().is_relative_to(top):
-            raise ExtractError(f"{archive}: refusing the whole archive, {path.relative_to(root)} links outside it")
+def _unpack_tar(archive: Path, dest: Path, strip: int, count: int, progress: bool) -> None:
+    guard = NameGuard(archive, strip)  # again, entry by entry: the archive may have changed since its listing
+    with verify.open_tar(archive) as (tf, stream):
+        for member in progress_bar(tf, total=count, desc=archive.name, unit="file", disable=not progress):
+            guard.check(_tar_entry(member))
+            tf.extract(member, dest, filter="data")
+        verify.finish_tar(archive, tf, stream)
 
 
-def _unpack(archive: Path, fmt: str, staging: Path, entries: list[Entry], progress: bool) -> None:
+def _unpack(archive: Path, fmt: str, dest: Path, entries: list[Entry], strip: int, progress: bool) -> None:
     if fmt == "zip":
-        with zipfile.ZipFile(archive) as zf:
+        with zipfile.ZipFile(archive) as zf:  # each entry is read to its end: zipfile checks its CRC-32 there
             for info in progress_bar(zf.infolist(), desc=archive.name, unit="file", disable=not progress):
-                zf.extract(info, staging)
+                zf.extract(info, dest)
     elif fmt == "tar":
-        with tarfile.open(archive) as tf:
-            for member in progress_bar(tf, total=len(entries), desc=archive.name, unit="file", disable=not progress):
-                tf.extract(member, staging, filter="data")
-    else:
-        errors = []
-        for tool in rar_tools():
-            try:
-                _run_counting(_rar_argv(tool, archive, staging), len(entries), f"{archive.name} ({tool})", progress)
-                return
-            except ExtractError as err:
-                errors.append(str(err))
-                shutil.rmtree(staging)
-                staging.mkdir()
-        if errors:
-            raise ExtractError(f"{archive}: no RAR tool could extract it: " + " | ".join(errors))
-        try:  # no tool on PATH: list_entries has already found every member stored
-            rar.extract_stored(archive, rar.read_stored(archive), staging)
-        except rar.RarFormatError as err:
-            raise ExtractError(f"{archive}: {err}; {INSTALL_HINT}") from None
-
-
-def _merge(src: Path, dst: Path) -> None:
-    """Move `src` to `dst` by renames; folders that exist on both sides are merged, files replaced."""
-    if dst.is_dir() and not dst.is_symlink() and src.is_dir() and not src.is_symlink():
-        for child in sorted(src.iterdir()):
-            _merge(child, dst / child.name)
-        src.rmdir()
-    elif dst.is_dir() and not dst.is_symlink():
-        raise ExtractError(f"cannot put the file {src.name} where the folder {dst} is; move that folder away")
-    else:
-        os.replace(src, dst)
-
-
-def _extract_once(archive: Path, out: Path, strip_components: int, progress: bool,
-                  max_ratio: float = MAX_RATIO) -> list[str]:
-    """Extract into a sibling staging folder, move the top-level entries (after stripping) into out; their names."""
-    fmt = archive_format(archive)
-    entries = list_entries(archive)
-    _check(archive, entries, max_ratio)
-    staging = out.parent / f".{out.name}.extracting-{archive.name}"
-    if staging.exists():  # left by an interrupted run
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
+        _unpack_tar(archive, dest, strip, len(entries), progress)
+    elif rar_tools():
+        unpack_with_tools(archive, dest, len(entries), progress)
+    else:  # no tool on PATH: list_entries has already found every member stored
         try:
-            _unpack(archive, fmt, staging, entries, progress)
-        except DAMAGED as err:
-            raise _damaged(archive, err) from None
-        _check_tree(archive, staging)
-        items = sorted(staging.iterdir())
-        for _ in range(strip_components):
-            items = [c for d in items if d.is_dir() and not d.is_symlink() for c in sorted(d.iterdir())]
-        out.mkdir(parents=True, exist_ok=True)
-        for item in items:
-            _merge(item, out / item.name)
-        return sorted({item.name for item in items})
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            rar.extract_stored(archive, rar.read_stored(archive), dest)
+        except rar.RarFormatError as err:
+            raise verify.damaged(archive, str(err).removeprefix(f"{archive}: ")) from None
+
+
+def _unpack_checked(archive: Path, fmt: str, dest: Path, entries: list[Entry], strip: int, progress: bool) -> None:
+    """`_unpack` with every failure as one sentence; nothing of it has reached `out` yet."""
+    try:
+        _unpack(archive, fmt, dest, entries, strip, progress)
+    except tarfile.FilterError as err:
+        raise ExtractError(f"{archive}: refusing the whole archive, {verify.one_line(err)}; nothing was extracted. "
+                           "Get the archive from its official source.") from None
+    except CLASH as err:
+        raise ExtractError(f"{archive}: cannot be extracted ({type(err).__name__}: {verify.one_line(err, 300)}): its "
+                           "entries clash (a file and a folder of the same name); nothing was extracted. Get the "
+                           "archive from its official source") from None
+    except DAMAGED as err:
+        raise verify.damaged(archive, f"{type(err).__name__}: {err}") from None
+    except OSError as err:
+        raise ExtractError(f"{archive}: cannot write {err.filename or dest} ({err.strerror or err}); nothing was "
+                           f"extracted: make room in (or fix) {dest.parent}, then run again") from None
+
+
+def _stage(archive: Path, stage: Path, strip: int, inner_rars: bool, progress: bool, max_ratio: float,
+           entries: list[Entry]) -> Path:
+    """Unpack into `stage`, strip, unpack the inner RARs; the tree that goes into `out` (stage/tree)."""
+    raw, tree = stage / "raw", stage / "tree"
+    raw.mkdir()
+    tree.mkdir()
+    _unpack_checked(archive, archive_format(archive), raw, entries, strip, progress)
+    items = sorted(raw.iterdir())
+    for _ in range(strip):
+        items = [c for d in items if d.is_dir() and not d.is_symlink() for c in sorted(d.iterdir())]
+    for item in items:
+        archive_merge.fold(archive, item, tree / item.name)
+    archive_merge.check_tree(archive, tree)
+    inner = [p for p in sorted(tree.iterdir()) if p.name.lower().endswith(".rar") and p.is_file()] * inner_rars
+    for k, path in enumerate(progress_bar(inner, desc=f"{archive.name}: inner RARs", unit="rar",
+                                          disable=not progress)):
+        dest = stage / f"inner-{k}"
+        dest.mkdir()
+        try:
+            found = list_entries(path)
+            _check(path, found, max_ratio)
+            _unpack_checked(path, "rar", dest, found, 0, progress=False)
+            archive_merge.check_tree(path, dest)
+        except ExtractError as err:
+            raise ExtractError(str(err).replace(str(path), f"{archive} (inner {path.name})")) from None
+        path.unlink()
+        for item in sorted(dest.iterdir()):
+            archive_merge.fold(archive, item, tree / item.name)
+    return tree
+
+
+def _done(marker: Path, stamp: dict) -> list[str] | None:
+    try:
+        done = json.loads(marker.read_text())
+        if {k: done.get(k) for k in stamp} == stamp and all((marker.parent / n).exists() for n in done["paths"]):
+            return list(done["paths"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _stamp(archive: Path, strip_components: int, inner_rars: bool) -> dict:
+    stat = archive.stat()
+    return {"archive": archive.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "strip_components": strip_components, "inner_rars": inner_rars}
+
+
+@contextlib.contextmanager
+def _locked(out: Path, wait_s: float):
+    """Hold `out`'s lock; when another run holds it, say so and wait up to `wait_s` seconds for it."""
+    held = False
+    try:
+        with exclusive(out, "ctm extract"):
+            held = True
+            yield
+    except LockedError as err:
+        if held or wait_s <= 0:
+            raise
+        print(f"ctm extract: {str(err).split('; wait')[0]}; waiting up to {wait_s:g} s for it (--wait)",
+              file=sys.stderr)
+    if not held:
+        with exclusive(out, "ctm extract", wait_s=wait_s):
+            yield
 
 
 def extract(archive: str | os.PathLike, out: str | os.PathLike, *, strip_components: int = 0,
-            inner_rars: bool = False, progress: bool = True, max_ratio: float = MAX_RATIO) -> list[Path]:
+            inner_rars: bool = False, progress: bool = True, max_ratio: float = MAX_RATIO,
+            wait_s: float = WAIT_S) -> list[Path]:
     """Extract `archive` into `out` unless its marker says it already is; return the top-level paths in out.
 
     strip_components: leading folders dropped from every entry, like tar's option (entries above are skipped).
-    inner_rars: then extract each top-level .rar (HMDB-51's per-class RARs) into out too and delete it from out.
+    inner_rars: then extract each top-level .rar (HMDB-51's per-class RARs) too, in place of the .rar.
     max_ratio: an archive whose entries declare more than this many times its size (and over MIN_LIMIT) is refused.
-    Raises ExtractError (unsafe entry, unknown format, no RAR tool with the packages to install, tool failure).
+    wait_s: how long to wait for another run that holds `out`'s lock (ctm.locking.LockedError after that).
+    Raises ExtractError (damaged archive, unsafe entry, unknown format, no RAR tool, clash with `out`, tool failure),
+    with `out` as it was.
     """
-    archive, out = Path(archive), Path(out)
+    archive, given = Path(archive), Path(out)
     if not archive.is_file():
         raise ExtractError(f"{archive}: no such archive; download it first (`ctm download`)")
-    stat = archive.stat()
-    stamp = {"archive": archive.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-             "strip_components": strip_components, "inner_rars": inner_rars}
+    if strip_components < 0:
+        raise ExtractError(f"--strip-components {strip_components}: must be 0 or more")
+    out = archive_merge.real_out(given)
+    stamp = _stamp(archive, strip_components, inner_rars)
+    marker = out / f".extracted-{archive.name}.json"
+    names = _done(marker, stamp)
+    if names is None:
+        entries = list_entries(archive)  # before the lock: runs into one `out` may verify their archives together
+        _check(archive, entries, max_ratio, strip_components)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ExtractError(f"--out {given}: cannot create {out.parent} ({err.strerror or err})") from None
+        try:
+            with _locked(out, wait_s):
+                names = _done(marker, stamp)  # the run we waited for may have done it
+                if names is None:
+                    names = _extract_locked(archive, out, stamp, entries, progress, max_ratio)
+        except OSError as err:  # the lock file, the staging folder, the marker: what is written beside or in `out`
+            raise ExtractError(f"{archive}: cannot write {err.filename or out} ({err.strerror or err}); nothing was "
+                               f"extracted: make room in (or fix) {out.parent}, then run again") from None
+    return [given / n for n in names]
+
+
+def _extract_locked(archive: Path, out: Path, stamp: dict, entries: list[Entry], progress: bool,
+                    max_ratio: float) -> list[str]:
+    strip, inner_rars = stamp["strip_components"], stamp["inner_rars"]
+    if _stamp(archive, strip, inner_rars) != stamp:
+        raise ExtractError(f"{archive}: changed while this run waited for --out; run the same command again")
+    with archive_merge.staging(out, archive.name) as stage:
+        tree = _stage(archive, stage, strip, inner_rars, progress, max_ratio, entries)
+        if _stamp(archive, strip, inner_rars) != stamp:
+            raise ExtractError(f"{archive}: changed while it was being extracted (a download into it?); nothing "
+                               "was extracted: run the same command again once it is complete")
+        names = sorted(p.name for p in tree.iterdir())
+        created = not out.exists()
+        out.mkdir(exist_ok=True)
+        try:
+            archive_merge.merge(archive, tree, out, stage / "replaced")
+        except ExtractError:
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+            raise
     marker = out / f".extracted-{archive.name}.json"
     try:
-        done = json.loads(marker.read_text())
-        if {k: done.get(k) for k in stamp} == stamp and all((out / n).exists() for n in done["paths"]):
-            return [out / n for n in done["paths"]]
-    except (OSError, ValueError, KeyError):
-        pass
-    names = _extract_once(archive, out, strip_components, progress, max_ratio)
-    if inner_rars:
-        inner = [n for n in names if n.lower().endswith(".rar") and (out / n).is_file()]
-        names = [n for n in names if n not in inner]
-        for n in progress_bar(inner, desc=f"{archive.name}: inner RARs", unit="rar", disable=not progress):
-            names += _extract_once(out / n, out, 0, progress=False, max_ratio=max_ratio)
-            (out / n).unlink()
-        names = sorted(set(names))
-    save_json({**stamp, "paths": names}, marker)
-    return [out / n for n in names]
+        save_json({**stamp, "paths": names}, marker)
+    except OSError as err:
+        raise ExtractError(f"{archive}: extracted into {out}, but its marker {marker} cannot be written "
+                           f"({err.strerror or err}); make room, then run again (it extracts again)") from None
+    return names

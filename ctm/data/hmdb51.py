@@ -19,7 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import AnnotationError, annotation_lines, check_split, parse_int, relative_inside
+from ctm.data.kinetics import (
+    AnnotationError,
+    VideoRegistry,
+    annotation_lines,
+    check_split,
+    check_utf8,
+    parse_int,
+    relative_inside,
+)
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 COLUMNS = ["video", "label", "label_name", "subset"]
@@ -45,6 +53,7 @@ def hmdb51_classes(root: str | Path) -> list[str]:
     found: dict[str, set[int]] = {}
     for path in folder.iterdir():
         if match := _SPLIT_FILE.fullmatch(path.name):
+            check_utf8(match["cls"], str(folder), f"the class name of {path.name!r}")
             found.setdefault(match["cls"], set()).add(int(match["k"]))
     if not found:
         raise AnnotationError(f"{folder}: holds no <class>_test_split<k>.txt file; re-extract {SPLITS_SOURCE}")
@@ -61,10 +70,13 @@ def read_hmdb51(root: str | Path, split: int = 1) -> pd.DataFrame:
 
     Returns columns video ("<class>/<video>.avi"), label (index in hmdb51_classes), label_name and subset ("train"
     for tag 1, "test" for tag 2), class by class in file order; tag-0 videos are dropped. A line that is not
-    `<video> <tag>` with tag 0, 1 or 2 is an AnnotationError naming the file and line. Reads only split files.
+    `<video> <tag>` with tag 0, 1 or 2 is an AnnotationError naming the file and line, and so is a video listed twice
+    with two tags (tagged 1 and 2, it would be tested on after training on it); a repeated line is used once (an
+    AnnotationWarning). Reads only split files.
     """
     split = check_split(split, "hmdb51")
     rows = []
+    videos = VideoRegistry(f"a split file tags each video once; re-extract {SPLITS_SOURCE}")
     for label, cls in enumerate(hmdb51_classes(root)):
         path = split_file(root, cls, split)
         for line, fields in annotation_lines(path):
@@ -77,8 +89,10 @@ def read_hmdb51(root: str | Path, split: int = 1) -> pd.DataFrame:
             if "/" in fields[0]:
                 raise AnnotationError(f"{path}:{line}: {fields[0]!r} is not a file name (split files list the "
                                       "videos of their class folder by name)")
-            if TAGS[tag]:
-                rows.append((relative_inside(f"{cls}/{fields[0]}", f"{path}:{line}"), label, cls, TAGS[tag]))
+            video = relative_inside(f"{cls}/{fields[0]}", f"{path}:{line}")
+            if videos.add(video, f"{path}:{line}", TAGS[tag] or "unused (tag 0)", label) and TAGS[tag]:
+                rows.append((video, label, cls, TAGS[tag]))
+    videos.warn_repeats()
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["label"] = df["label"].astype("int64")
     return df

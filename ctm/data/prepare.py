@@ -9,6 +9,7 @@ the manifest), so a rerun only does what is missing.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from ctm.config import Config
 from ctm.data.annotations import read_annotations
 from ctm.data.download import download
-from ctm.data.extract import extract
+from ctm.data.extract import WAIT_S, extract
 from ctm.fileio import temporary_sibling
 
 
@@ -34,9 +35,25 @@ def resolve(template: str, remote: Path) -> str:
     return template.replace("{remote}", str(remote.resolve()))
 
 
+def place_file(path: Path, dest: Path) -> None:
+    """Copy a downloaded plain file to `dest` (atomically) unless `dest` already holds the same bytes: a file left
+    half-copied, or an older version, is replaced."""
+    if dest.is_file() and filecmp.cmp(path, dest, shallow=False):
+        return
+    tmp = temporary_sibling(dest)
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remote: Path, workers: int = 8,
-                    progress: bool = True) -> dict:
-    """Download, extract and (Kinetics) fetch `dataset` as params.yaml describes it; returns counts per step."""
+                    progress: bool = True, wait_s: float = WAIT_S) -> dict:
+    """Download, extract and (Kinetics) fetch `dataset` as params.yaml describes it; returns counts per step.
+
+    Extraction holds the dataset root's lock (ctm.locking, as `ctm extract` does): beside a Snakemake job writing
+    the same root, it waits up to `wait_s` seconds, then says which run holds it."""
     spec = cfg.dataset(dataset)
     root.mkdir(parents=True, exist_ok=True)
     summary: dict = {"dataset": dataset, "root": str(root), "files": []}
@@ -46,11 +63,10 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
             sha256 = expected_sha256(remote / spec.checksums, name)
         path = download(resolve(f.url, remote), downloads / name, sha256=sha256, md5=f.md5, progress=progress)
         if f.extract:
-            extract(path, root, strip_components=f.strip_components, inner_rars=f.inner_rars, progress=progress)
-        elif not (root / name).is_file():
-            tmp = temporary_sibling(root / name)
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, root / name)
+            extract(path, root, strip_components=f.strip_components, inner_rars=f.inner_rars, progress=progress,
+                    wait_s=wait_s)
+        else:
+            place_file(path, root / name)
         summary["files"].append(name)
     if spec.clips_url:
         from ctm.data.youtube import fetch_clips

@@ -4,7 +4,8 @@ Layout under the store folder `out` (written by `ctm decode`, ctm/data/decode.py
 
     store.json      {"version", "format", "short_side", "quality", "gop", "crf"}: one format per store
     manifest.csv    one row per annotated video: video, status, reason, num_frames, fps, height, width, path, bytes,
-                    declared_frames, source_height, source_width, source_bytes
+                    declared_frames, source_height, source_width, source_bytes, crc32 (of the store file, 8 hex
+                    digits: `ctm decode` checks it on a rerun and decodes a damaged file again)
     frames/<video>.<ext>    one file per decodable video (status "ok"); `path` in the manifest, relative to `out`
 
 Formats (docs/decoded_store.md has the measurements that chose the default):
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +38,9 @@ MANIFEST = "manifest.csv"
 STORE_JSON = "store.json"
 MANIFEST_COLUMNS = [
     "video", "status", "reason", "num_frames", "fps", "height", "width", "path", "bytes",
-    "declared_frames", "source_height", "source_width", "source_bytes",
+    "declared_frames", "source_height", "source_width", "source_bytes", "crc32",
 ]
+OPTIONAL_COLUMNS = {"crc32": ""}  # absent from manifests of older versions: such rows are decoded again
 JPEG_MAGIC = b"CTMJPG1\0"
 JPEG_HEADER = len(JPEG_MAGIC) + 16
 
@@ -98,35 +101,82 @@ def write_entry(path: Path, frames: np.ndarray, fmt: StoreFormat, fps: float) ->
     return path.stat().st_size
 
 
+def entry_checksum(path: Path) -> str:
+    """CRC-32 of the file at `path` as 8 hex digits (the manifest's `crc32`)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}"
+
+
+class DamagedEntryError(StoreError):
+    """A store file that is not what `ctm decode` wrote (changed on disk since); rerunning `ctm decode` repairs it."""
+
+
+def _jpeg_offsets(fd: int, num_frames: int, height: int, width: int) -> np.ndarray:
+    """The frame offsets of a JPEG pack, checked against its header, the manifest's numbers and the file's size."""
+    head = os.pread(fd, JPEG_HEADER + 8 * (num_frames + 1), 0)
+    if head[: len(JPEG_MAGIC)] != JPEG_MAGIC:
+        raise ValueError("not a ctm JPEG pack (bad magic)")
+    if len(head) < JPEG_HEADER + 8 * (num_frames + 1):
+        raise ValueError(f"{len(head)} bytes, shorter than its own header")
+    numbers = np.frombuffer(head, dtype="<u4", count=3, offset=len(JPEG_MAGIC)).tolist()
+    if numbers != [num_frames, height, width]:
+        raise ValueError(f"its header says {numbers[0]} frames of {numbers[1]}x{numbers[2]}, the manifest "
+                         f"{num_frames} of {height}x{width}")
+    offsets = np.frombuffer(head, dtype="<u8", offset=JPEG_HEADER)
+    if offsets[0] != len(head) or offsets[-1] != os.fstat(fd).st_size or (np.diff(offsets.astype(np.int64)) <= 0).any():
+        raise ValueError("its frame index is not increasing from the header to the end of the file")
+    return offsets
+
+
 def read_entry(path: Path, fmt: str, indices: np.ndarray, num_frames: int, height: int, width: int) -> np.ndarray:
-    """Frames `indices` (1-D ints in [0, num_frames)) of one store file -> uint8 (len(indices), height, width, 3)."""
+    """Frames `indices` (1-D ints in [0, num_frames)) of one store file -> uint8 (len(indices), height, width, 3).
+    A file that does not read back as written is a DamagedEntryError naming it (rerun `ctm decode`)."""
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     if len(indices) and (indices.min() < 0 or indices.max() >= num_frames):
         raise IndexError(f"{path}: frame indices must be in [0, {num_frames}), got {indices.min()}..{indices.max()}")
     unique, inverse = np.unique(indices, return_inverse=True)
+    try:
+        out = _read_frames(path, fmt, unique, num_frames, height, width)
+    except (ValueError, RuntimeError, EOFError, OverflowError) as err:  # decoders' and numpy's damage reports
+        what = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        raise DamagedEntryError(f"{path}: damaged store file ({what}); rerun `ctm decode` with the same arguments "
+                                "to decode its video again") from None
+    return out[inverse]
+
+
+def _read_frames(path: Path, fmt: str, unique: np.ndarray, num_frames: int, height: int, width: int) -> np.ndarray:
     if fmt == "jpeg":
         import simplejpeg
 
         out = np.empty((len(unique), height, width, 3), dtype=np.uint8)
         fd = os.open(path, os.O_RDONLY)
         try:
-            head = os.pread(fd, JPEG_HEADER + 8 * (num_frames + 1), 0)
-            if head[: len(JPEG_MAGIC)] != JPEG_MAGIC:
-                raise StoreError(f"{path}: not a ctm JPEG pack (bad magic); re-run `ctm decode`")
-            offsets = np.frombuffer(head, dtype="<u8", offset=JPEG_HEADER)
+            offsets = _jpeg_offsets(fd, num_frames, height, width)
             for k, i in enumerate(unique):
                 start, stop = int(offsets[i]), int(offsets[i + 1])
                 simplejpeg.decode_jpeg(os.pread(fd, stop - start, start), colorspace="RGB", buffer=out[k])
         finally:
             os.close(fd)
     elif fmt == "raw":
-        out = np.asarray(np.load(path, mmap_mode="r")[unique])
+        frames = np.load(path, mmap_mode="r")
+        if frames.shape != (num_frames, height, width, 3) or frames.dtype != np.uint8:
+            raise ValueError(f"it holds a {frames.dtype} {frames.shape} array, the manifest says uint8 "
+                             f"{(num_frames, height, width, 3)}")
+        out = np.asarray(frames[unique])
     else:
         import decord
 
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
-        out = reader.get_batch(unique.tolist()).asnumpy()[:, :height, :width]
-    return out[inverse]
+        try:
+            reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+            out = reader.get_batch(unique.tolist()).asnumpy()[:, :height, :width]
+        except decord.DECORDError as err:
+            raise RuntimeError(str(err)) from None
+        if out.shape[1:] != (height, width, 3):
+            raise ValueError(f"its frames are {out.shape[1:]}, the manifest says {(height, width, 3)}")
+    return out
 
 
 def read_manifest(out: str | Path) -> pd.DataFrame | None:
@@ -134,7 +184,11 @@ def read_manifest(out: str | Path) -> pd.DataFrame | None:
     path = Path(out) / MANIFEST
     if not path.exists():
         return None
-    df = pd.read_csv(path, dtype={"video": str, "status": str, "reason": str, "path": str}, keep_default_na=False)
+    df = pd.read_csv(path, dtype={"video": str, "status": str, "reason": str, "path": str, "crc32": str},
+                     keep_default_na=False)
+    for column, value in OPTIONAL_COLUMNS.items():
+        if column not in df.columns:
+            df[column] = value
     missing = set(MANIFEST_COLUMNS) - set(df.columns)
     if missing:
         raise StoreError(f"{path}: columns {sorted(missing)} missing; decode into a fresh folder with `ctm decode`")
@@ -180,7 +234,7 @@ class Store:
         return self._rows[video]
 
     def status(self, video: str) -> str:
-        """"ok" or the failure kind (missing, empty, truncated, undecodable, no_frames)."""
+        """"ok" or the failure kind (missing, empty, truncated, too_large, undecodable, no_frames)."""
         return self._row(video)[0]
 
     def reason(self, video: str) -> str:

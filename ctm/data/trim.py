@@ -10,6 +10,7 @@ source frame rate (constant or variable) is kept. Audio is dropped (the models r
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
+from ctm.data.kinetics import MAX_TIME_S
 from ctm.data.video_io import X264_REPRODUCIBLE
 from ctm.fileio import temporary_sibling
 
@@ -53,10 +55,11 @@ def trim_video(
     Written to a temporary sibling and renamed, so `dst` is complete or absent.
     Returns {"frames": int, "fps": float (source average rate), "first_s": float, "last_s": float (times of
     the first and last kept frame in the source), "width": int, "height": int}. Raises TrimError when nothing
-    falls in the window, av.FFmpegError when the source cannot be decoded.
+    falls in the window, av.FFmpegError when the source cannot be decoded, ValueError for a window that is not
+    finite, is empty or negative, or ends after kinetics.MAX_TIME_S (the seek would overflow FFmpeg's timestamps).
     """
-    if not end > start >= 0:
-        raise ValueError(f"need 0 <= start < end, got start={start} end={end}")
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end <= MAX_TIME_S):
+        raise ValueError(f"need finite 0 <= start < end <= {MAX_TIME_S} seconds, got start={start!r} end={end!r}")
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(dst)

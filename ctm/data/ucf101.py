@@ -19,6 +19,7 @@ import pandas as pd
 
 from ctm.data.kinetics import (
     AnnotationError,
+    VideoRegistry,
     annotation_lines,
     check_split,
     parse_int,
@@ -72,13 +73,15 @@ def read_ucf101(root: str | Path, split: int = 1) -> pd.DataFrame:
     Returns columns video ("UCF-101/" + the list's path, verbatim), label (0-based classInd index), label_name and
     subset ("train" from trainlist0k.txt, then "test" from testlist0k.txt). A trainlist label must be the classInd
     index of the video's folder; a testlist folder must be a classInd class: otherwise an AnnotationError names the
-    file and line. Reads only the three list files.
+    file and line. A video in both lists is an AnnotationError naming both lines (it would be tested on after
+    training on it); a repeated line is used once (an AnnotationWarning). Reads only the three list files.
     """
     split = check_split(split, "ucf101")
     lists = Path(root) / LIST_DIR
     classes = ucf101_classes(root)
     index = {name: i for i, name in enumerate(classes)}
     rows = []
+    videos = VideoRegistry(f"each video belongs to one list of a split; re-extract {SPLITS_SOURCE}")
     train = require_file(lists / f"trainlist{split:02d}.txt", SPLITS_SOURCE)
     for line, fields in annotation_lines(train):
         if len(fields) != 2:
@@ -92,7 +95,8 @@ def read_ucf101(root: str | Path, split: int = 1) -> pd.DataFrame:
         if folder != classes[label]:
             raise AnnotationError(f"{train}:{line}: label {number} is classInd's {classes[label]!r} but the video is "
                                   f"in folder {folder!r}")
-        rows.append((f"{VIDEO_DIR}/{video}", label, classes[label], "train"))
+        if videos.add(f"{VIDEO_DIR}/{video}", f"{train}:{line}", "train", label):
+            rows.append((f"{VIDEO_DIR}/{video}", label, classes[label], "train"))
     test = require_file(lists / f"testlist{split:02d}.txt", SPLITS_SOURCE)
     for line, fields in annotation_lines(test):
         if len(fields) != 1:
@@ -101,7 +105,9 @@ def read_ucf101(root: str | Path, split: int = 1) -> pd.DataFrame:
         folder = _folder(fields[0], test, line)
         if folder not in index:
             raise AnnotationError(f"{test}:{line}: folder {folder!r} is not a class of classInd.txt")
-        rows.append((f"{VIDEO_DIR}/{fields[0]}", index[folder], folder, "test"))
+        if videos.add(f"{VIDEO_DIR}/{fields[0]}", f"{test}:{line}", "test", index[folder]):
+            rows.append((f"{VIDEO_DIR}/{fields[0]}", index[folder], folder, "test"))
+    videos.warn_repeats()
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["label"] = df["label"].astype("int64")
     return df

@@ -1,15 +1,25 @@
-"""Write uint8 RGB clips as video files (PyAV, deterministic bytes) and read them back (decord).
+"""Write uint8 RGB clips as video files (PyAV, deterministic bytes) and read them back (decord), and look at a
+video before decoding it (`probe_video`: frame size, rotation, frame count) with memory bounded whatever it claims.
 
 The container follows the file name: ``.mp4`` is H.264 (libx264) in MP4, like YouTube downloads and the Kinetics
 clips; ``.avi`` is MPEG-4 Part 2 (FFmpeg's ``mpeg4`` encoder, FourCC ``XVID``) in AVI, like the UCF-101 and HMDB-51
 files.
+
+Rotated videos (a phone's portrait video: landscape frames plus a display matrix that tells players to turn them)
+are read upright: `probe_video` reads the rotation from the first decoded frame (FFmpeg attaches the stream's
+display matrix to every frame; PyAV's `VideoFrame.rotation`), and `pyav_frames` turns each frame by it. decord
+ignores or mangles the matrix (it returns frames of the wrong shape, even 4 channels), so rotated videos are decoded
+with PyAV only. Frames of more than `MAX_PIXELS` pixels are refused before any is decoded: FFmpeg's `max_pixels`
+option bounds the probe's and the decoder's allocations, and the size that the container declares is checked first.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import numpy as np
@@ -112,3 +122,92 @@ def read_video(path: str | os.PathLike) -> np.ndarray:
     reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
     batch = reader.get_batch(list(range(len(reader))))
     return batch.asnumpy() if hasattr(batch, "asnumpy") else np.asarray(batch)
+
+
+MAX_PIXELS = 8192 * 8192
+"""Frames with more pixels than this (8K and DCI 8K have about half as many) are refused before decoding: one
+such RGB frame alone is 200 MB, and a 16000x16000 one 768 MB."""
+
+
+class VideoProbeError(ValueError):
+    """A video that cannot be opened, has no video stream, or whose frames are too large; the message says which
+    (without the path: callers name the file)."""
+
+
+class NoVideoStreamError(VideoProbeError):
+    """The container holds no video stream."""
+
+
+class VideoTooLargeError(VideoProbeError):
+    """Frames larger than the allowed number of pixels (`width` x `height`, as stored)."""
+
+    def __init__(self, width: int, height: int, max_pixels: int):
+        super().__init__(f"its frames are {width}x{height} ({width * height} pixels), more than the {max_pixels} "
+                         "accepted; re-encode it smaller (e.g. 1920 pixels on the long side)")
+        self.width, self.height = width, height
+
+
+class VideoInfo(NamedTuple):
+    """What `probe_video` finds. `height`, `width`: of the upright frames (after `rotation`); `rotation`: degrees
+    counter-clockwise that a player turns the stored frames (0, 90, 180 or 270); `frames`: the count that the
+    container declares (0 when it declares none); `fps`: its average frame rate (0.0 when unknown); `plain`: the
+    first frame decoded cleanly and needs no turning, so decord may read the video."""
+
+    height: int
+    width: int
+    rotation: int
+    frames: int
+    fps: float
+    plain: bool
+
+
+def _bounded(stream, max_pixels: int) -> None:
+    """Make the decoder of `stream` refuse frames over `max_pixels` and decode in one thread (deterministic)."""
+    stream.codec_context.options = {"max_pixels": str(max_pixels)}
+    stream.codec_context.thread_count = 1
+
+
+def probe_video(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> VideoInfo:
+    """Open the video at `path` with PyAV and decode its first frame, never allocating a frame over `max_pixels`
+    pixels. Raises VideoTooLargeError when the container or the first frame declares larger frames,
+    VideoProbeError when FFmpeg cannot open the file or finds no video stream."""
+    try:
+        with av.open(str(path), options={"max_pixels": str(max_pixels)}, metadata_errors="replace") as container:
+            if not container.streams.video:
+                raise NoVideoStreamError("it holds no video stream")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > max_pixels:
+                raise VideoTooLargeError(width, height, max_pixels)
+            frames = max(int(stream.frames or 0), 0)
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            _bounded(stream, max_pixels)
+            try:
+                first = next(container.decode(stream), None)
+            except (av.FFmpegError, ValueError, IndexError):  # a damaged first frame: the decoders decide
+                first = None
+    except av.FFmpegError as err:
+        raise VideoProbeError(f"FFmpeg cannot open it: {(str(err).splitlines() or [''])[0][:200]}") from None
+    if first is None:
+        return VideoInfo(height, width, 0, frames, fps, False)
+    if first.width * first.height > max_pixels:
+        raise VideoTooLargeError(first.width, first.height, max_pixels)
+    rotation = round((first.rotation or 0) / 90) % 4 * 90
+    height, width = (first.width, first.height) if rotation % 180 else (first.height, first.width)
+    return VideoInfo(height, width, rotation, frames, fps, rotation == 0)
+
+
+def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
+    """A stored (H, W, 3) frame turned `rotation` degrees counter-clockwise, as a player shows it."""
+    return np.ascontiguousarray(np.rot90(frame, rotation // 90)) if rotation % 360 else frame
+
+
+def pyav_frames(path: str | os.PathLike, rotation: int = 0, max_pixels: int = MAX_PIXELS) -> Iterator[np.ndarray]:
+    """uint8 RGB (H, W, 3) frames of the first video stream, in order, decoded by PyAV in one thread (the same RGB
+    as decord), turned upright by `rotation` (see VideoInfo); the decoder refuses frames over `max_pixels`. Raises
+    av.FFmpegError (or ValueError) where decoding fails."""
+    with av.open(str(path), options={"max_pixels": str(max_pixels)}, metadata_errors="replace") as container:
+        stream = container.streams.video[0]
+        _bounded(stream, max_pixels)
+        for frame in container.decode(stream):
+            yield upright(frame.to_ndarray(format="rgb24"), rotation)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import YOUTUBE_ID, relative_inside
+from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
 from ctm.data.trim import trim_video
 from ctm.errors import UserError
 from ctm.fileio import atomic_write
@@ -243,6 +243,9 @@ def fetch_clips(
     records = {r["video"]: r for r in read_manifest(path).to_dict("records")}
     todo = []
     for row in rows[ROW_COLUMNS].drop_duplicates("video").to_dict("records"):
+        error = window_error(row["time_start"], row["time_end"])
+        if error:
+            raise ClipFetchError(f"the row of {str(row['youtube_id'])[:50]!r} (video {row['video']}): {error}")
         row = {**row, "youtube_id": str(row["youtube_id"]), "time_start": int(row["time_start"]),
                "time_end": int(row["time_end"])}
         relative_inside(row["video"], f"the row of {row['youtube_id']!r}")  # written to root / video

@@ -4,12 +4,15 @@ Downloads (ctm.data.download) go to the folder the caller names (training: the p
 ctm.paths.weights_dir) or to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are
 verified against the sha256 prefix that torchvision puts in the file name (`resnet50-0676ba61.pth`); a mismatch is an
 error and the file is kept aside, never loaded. Loading is strict except for the classifier (`fc.*`, a new head) and
-the CTM blocks (`ctm_blocks.*`, new modules).
+the CTM blocks (`ctm_blocks.*`, new modules). A weights file is loaded with `weights_only=True`: a pickle that asks for
+anything but tensors and plain containers (a crafted file that would run code) is refused unexecuted, and a file that
+is cut, not a torch file or not a state dict is a PretrainedError naming it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -74,11 +77,35 @@ def resolve(spec: str, cache: Path | None = None) -> Path:
     return path
 
 
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict saved at `path`, loaded with weights_only=True (nothing in the file is executed)."""
+    fix = ("delete it and download it again, or set model.pretrained in params.yaml to torchvision's weights "
+           f"({', '.join(TORCHVISION_WEIGHTS)}) or to a file written by torch.save(model.state_dict())")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a refused object, cut short, not a torch file: never a traceback
+        text = str(err)
+        wanted = re.search(r"GLOBAL ([\w.]+)", text)
+        if wanted:
+            raise PretrainedError(f"{path}: asks to load {wanted.group(1)}, not only tensors, and was refused "
+                                  f"unexecuted (a pickle can run code; weights are loaded with weights_only=True); "
+                                  f"{fix}") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()] or [type(err).__name__]
+        detail = next((line for line in lines if re.search(r"unsupported|operand", line, re.I)), lines[0])
+        raise PretrainedError(f"{path}: not a readable PyTorch weights file ({type(err).__name__}: "
+                              f"{detail[:160]}); it is cut short, a web page or not written by torch.save; "
+                              f"{fix}") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        found = type(state).__name__ if not isinstance(state, dict) else "a dict of other values"
+        raise PretrainedError(f"{path}: holds {found}, not a state dict (parameter names -> tensors); {fix}")
+    return state
+
+
 def load_pretrained(model: nn.Module, spec: str, cache: Path | None = None) -> list[str]:
     """Load ImageNet weights into `model`'s backbone; return the keys left at their initialisation (new modules)."""
     path = resolve(spec, cache)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("fc.")}
     own = model.state_dict()
     shapes = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items()
               if k in own and v.shape != own[k].shape]

@@ -1,3 +1,5 @@
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,3 +157,28 @@ def test_decode_command_names_the_datasets_it_knows_instead_of_a_traceback(tmp_p
     err = capsys.readouterr().err
     assert "invalid choice: 'ucf'" in err and "ucf101" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()
+
+
+def test_rerun_repairs_an_entry_damaged_in_place(videos, tmp_path):
+    root, names = videos
+    out = tmp_path / "store"
+    decode_videos(root, names, out, FMT, progress=False)
+    entry = out / FMT.entry_path("good.mp4")
+    original = entry.read_bytes()
+    assert read_manifest(out).set_index("video").loc["good.mp4", "crc32"] == f"{zlib.crc32(original):08x}"
+    damaged = bytearray(original)
+    damaged[len(damaged) // 2 : len(damaged) // 2 + 16] = bytes(16)  # same size: only a checksum sees it
+    entry.write_bytes(bytes(damaged))
+    again = decode_videos(root, names, out, FMT, progress=False)
+    assert again["decoded"] == 1 and again["skipped"] == 5 and entry.read_bytes() == original
+
+
+def test_manifest_without_checksums_is_decoded_again(videos, tmp_path):
+    root, names = videos
+    out = tmp_path / "store"
+    decode_videos(root, names, out, FMT, progress=False)
+    old = pd.read_csv(out / MANIFEST, keep_default_na=False).drop(columns="crc32")  # as an older version wrote it
+    old.to_csv(out / MANIFEST, index=False)
+    again = decode_videos(root, names, out, FMT, progress=False)
+    assert again["decoded"] == 2 and again["status"]["ok"] == 2  # the two ok rows; failure rows stand
+    assert read_manifest(out)["crc32"].str.fullmatch("[0-9a-f]{8}|").all()

@@ -85,7 +85,7 @@ def test_download_verifies_records_and_is_never_fetched_again(server, tmp_path):
     dest = tmp_path / "sub" / "data.bin"
     assert download(f"{server.url}/data.bin", dest, sha256=SHA256, md5=MD5, **FAST) == dest
     assert dest.read_bytes() == PAYLOAD and sorted(p.name for p in dest.parent.iterdir()) == [
-        "data.bin", "data.bin.verified"]
+        ".data.bin.lock", "data.bin", "data.bin.verified"]  # the lock file stays (ctm.locking)
     record = json.loads((tmp_path / "sub" / "data.bin.verified").read_text())
     assert (record["sha256"], record["md5"], record["size"], record["checked"]) == (SHA256, MD5, len(PAYLOAD),
                                                                                     ["sha256", "md5"])
@@ -141,7 +141,7 @@ def test_404_and_403_fail_at_once(server, tmp_path, code):
     with pytest.raises(DownloadError, match=rf"{server.url}/data.bin: HTTP {code}"):
         download(f"{server.url}/data.bin", tmp_path / "x.bin", retries=4, backoff_s=10, progress=False)
     assert time.monotonic() - start < 5 and len(server.requests) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".x.bin.lock"]
 
 
 def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
@@ -163,7 +163,7 @@ def test_checksum_mismatch_keeps_the_file_aside_and_names_both_digests(server, t
         download(url, dest, sha256="0" * 64, **FAST)
     with pytest.raises(DownloadError, match=rf"md5 is {MD5}, expected {'1' * 32}"):
         download(url, dest, md5="1" * 32, **FAST)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin.bad", "data.bin.bad.2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".data.bin.lock", "data.bin.bad", "data.bin.bad.2"]
     assert (tmp_path / "data.bin.bad").read_bytes() == PAYLOAD
 
 
@@ -197,3 +197,41 @@ def test_file_url_with_resume(tmp_path):
 def test_unreachable_server_gives_up_and_keeps_nothing(tmp_path):
     with pytest.raises(DownloadError, match=r"http://127.0.0.1:9/x.bin after 2 tries"):
         download("http://127.0.0.1:9/x.bin", Path(tmp_path / "x.bin"), retries=1, timeout_s=2, **FAST)
+
+
+def test_a_second_download_of_the_same_file_is_refused_naming_the_first(server, tmp_path):
+    """Two runs to one --out without a checksum used to append to one .part: a corrupt file recorded as verified."""
+    import os
+
+    from ctm.locking import LockedError
+
+    server.faults = [("stall", 300_000)]
+    url, dest = f"{server.url}/data.bin", tmp_path / "data.bin"
+    first = threading.Thread(target=download, args=(url, dest), kwargs=FAST)
+    first.start()
+    deadline = time.monotonic() + 15
+    while not (tmp_path / "data.bin.part").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        with pytest.raises(LockedError, match=rf"{dest}: another run \(pid {os.getpid()}, ctm download\) is writing"):
+            download(url, dest, wait_s=0, **FAST)
+    finally:
+        server.release.set()  # the first run's connection ends: it resumes and finishes
+        first.join(30)
+    assert dest.read_bytes() == PAYLOAD and json.loads((tmp_path / "data.bin.verified").read_text())["size"] == len(
+        PAYLOAD)
+    assert [rng for _, rng in server.requests] == [None, "bytes=300000-"]
+
+
+def test_a_waiting_download_finds_the_file_done_and_fetches_nothing(server, tmp_path, capfd):
+    server.faults = [("stall", 300_000)]
+    url, dest = f"{server.url}/data.bin", tmp_path / "data.bin"
+    first = threading.Thread(target=download, args=(url, dest), kwargs=FAST)
+    first.start()
+    deadline = time.monotonic() + 15
+    while not (tmp_path / "data.bin.part").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    threading.Timer(0.5, server.release.set).start()
+    assert download(url, dest, sha256=SHA256, wait_s=30, **FAST).read_bytes() == PAYLOAD  # waits, then only hashes
+    first.join(30)
+    assert len(server.requests) == 2 and "another run is downloading it" in capfd.readouterr().err

@@ -2,20 +2,27 @@ import numpy as np
 import pandas as pd
 import pytest
 import simplejpeg
+import torch
 
+from ctm.config import InputSpec
+from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import (
     JPEG_HEADER,
     JPEG_MAGIC,
     MANIFEST_COLUMNS,
+    DamagedEntryError,
     Store,
     StoreError,
     StoreFormat,
+    entry_checksum,
     open_store,
     read_entry,
     write_entry,
     write_format,
     write_manifest,
 )
+
+SPEC = InputSpec(num_segments=4, frame_interval=2, resize_short=40, crop_size=32, hflip=False)
 
 
 def frames(t=12, h=40, w=54, seed=0):
@@ -92,3 +99,56 @@ def test_bad_settings_are_refused():
         StoreFormat("png")
     with pytest.raises(StoreError, match="quality"):
         StoreFormat("jpeg", quality=0)
+
+
+def one_entry_store(tmp_path, fmt, x):
+    rel = fmt.entry_path("v.mp4")
+    size = write_entry(tmp_path / rel, x, fmt, fps=25)
+    write_format(tmp_path, fmt)
+    write_manifest(tmp_path, [{**dict.fromkeys(MANIFEST_COLUMNS, 0), "video": "v.mp4", "status": "ok", "reason": "",
+                               "num_frames": len(x), "fps": 25.0, "height": x.shape[1], "width": x.shape[2],
+                               "path": rel, "bytes": size, "crc32": entry_checksum(tmp_path / rel)}])
+    return tmp_path / rel
+
+
+def damage(path, offset, data):
+    """Overwrite bytes in place: the file keeps its size (what the store's size check cannot see)."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+@pytest.mark.parametrize("where", ["frame data", "frame index", "header"])
+def test_damaged_jpeg_entry_is_one_line_naming_it(tmp_path, where):
+    path = one_entry_store(tmp_path, StoreFormat("jpeg", short_side=40), frames())
+    offsets = np.frombuffer(path.read_bytes()[JPEG_HEADER : JPEG_HEADER + 8 * 13], "<u8")
+    size = path.stat().st_size
+    offset, data = {"frame data": (int(offsets[5]), bytes(64)),  # frame 5 loses its JPEG markers
+                    "frame index": (JPEG_HEADER + 8 * 6, (1 << 60).to_bytes(8, "little")),  # frame 6 "starts" at 2^60
+                    "header": (8, (10_000).to_bytes(4, "little"))}[where]  # 10000 frames
+    damage(path, offset, data)
+    assert path.stat().st_size == size
+    store = open_store(tmp_path)
+    if where == "frame data":  # the other frames still read; a damaged index or header fails every read
+        assert store.read("v.mp4", np.array([0, 11])).shape == (2, 40, 54, 3)
+    with pytest.raises(DamagedEntryError, match=r"^[^\n]*v.mp4.jpgs: damaged store file \(.+\); rerun `ctm decode` "
+                                                r"with the same arguments[^\n]*$"):
+        store.read("v.mp4", np.array([4, 5, 6]))
+    with pytest.raises(VideoDecodeError, match=r"^v.mp4 in the store .*: damaged store file .*rerun `ctm decode`"):
+        VideoClips(None, pd.DataFrame({"video": ["v.mp4"], "label": [0]}), SPEC, "train", store=store, cache=True)[0]
+
+
+def test_damaged_raw_entry_is_one_line_naming_it(tmp_path):
+    path = one_entry_store(tmp_path, StoreFormat("raw", short_side=40), frames())
+    damage(path, 20, b"garbage!")  # inside the .npy header
+    with pytest.raises(DamagedEntryError, match=r"v.mp4.npy: damaged store file .*rerun `ctm decode`"):
+        open_store(tmp_path).read("v.mp4", np.array([0]))
+
+
+def test_damaged_entry_read_in_a_loader_worker_is_still_one_line(tmp_path):
+    path = one_entry_store(tmp_path, StoreFormat("jpeg", short_side=40), frames())
+    damage(path, 8, (10_000).to_bytes(4, "little"))
+    clips = VideoClips(None, pd.DataFrame({"video": ["v.mp4"], "label": [0]}), SPEC, "train", store=tmp_path)
+    with pytest.raises(VideoDecodeError) as err:
+        next(iter(torch.utils.data.DataLoader(clips, batch_size=1, num_workers=1)))
+    assert "\n" not in str(err.value) and "v.mp4.jpgs: damaged store file" in str(err.value)

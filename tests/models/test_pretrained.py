@@ -79,6 +79,8 @@ class Server:
                 start = int(rng.split("=")[1].rstrip("-")) if rng else 0
                 body = PAYLOAD[start:]
                 self.send_response(206 if rng else 200)
+                if rng:
+                    self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if server.drop_after is not None:
@@ -132,3 +134,50 @@ def test_wrong_hash_is_refused_and_kept_aside(server, tmp_path):
 def test_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(PretrainedError, match="after 2 tries"):
         fetch("http://127.0.0.1:9/resnet50-00000000.pth", tmp_path, retries=1, backoff_s=0, timeout=2)
+
+
+class RunsCode:
+    """Unpickling this calls os.system: what a crafted "weights" file does to a loader that trusts pickles."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("layout", ["torch.save", "plain pickle"])
+def test_a_malicious_pickle_as_weights_runs_nothing_and_is_one_line(tmp_path, layout):
+    import pickle
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "resnet50.pth"
+    if layout == "torch.save":
+        torch.save({"conv1.weight": torch.zeros(1), "evil": RunsCode(marker)}, path)
+    else:  # a bare pickle in torch's protocol 2, read up to the call
+        path.write_bytes(pickle.dumps({"evil": RunsCode(marker)}, protocol=2))
+    with pytest.raises(PretrainedError, match=rf"^{path}: asks to load \w+\.system, not only tensors, and was refused "
+                       "unexecuted") as err:
+        load_pretrained(CTMNet(50, num_classes=3, num_segments=4, input_size=64, width=0.0625), str(path))
+    assert "\n" not in str(err.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, r"not a readable PyTorch weights file"),  # a real checkpoint cut in half
+    (b"<html>Not found</html>", r"not a readable PyTorch weights file"),
+    ([1, 2, 3], r"holds list, not a state dict"),
+    ({"state_dict": {}, "epoch": 3}, r"holds a dict of other values, not a state dict"),
+])
+def test_a_cut_or_foreign_weights_file_is_one_line_naming_it(tmp_path, content, message):
+    path, _ = write_checkpoint(tmp_path, True, name_hash=False)
+    if content is None:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    with pytest.raises(PretrainedError, match=rf"^{path}: {message}") as err:
+        load_pretrained(CTMNet(50, num_classes=3, num_segments=4, input_size=64, width=0.0625), str(path))
+    assert "\n" not in str(err.value) and "torch.save(model.state_dict())" in str(err.value)

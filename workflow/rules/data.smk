@@ -26,8 +26,8 @@ if SYNTHETIC:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm synth --dataset {wildcards.dataset} --preset {params.preset} --out {output} --workers {threads} "
-            "> {log} 2>&1"
+            "ctm synth --dataset {wildcards.dataset:q} --preset {params.preset:q} --out {output:q} --workers {threads} "
+            "> {log:q} 2>&1"
 
 
 rule download:
@@ -49,7 +49,7 @@ rule download:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm download '{params.url}' --out {output} {params.checks} > {log} 2>&1"
+        "ctm download {params.url:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
 
 
 rule extract:
@@ -70,7 +70,7 @@ rule extract:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm extract {input} --out {params.root} {params.flags} > {log} 2>&1"
+        "ctm extract {input:q} --out {params.root:q} {params.flags:q} > {log:q} 2>&1"
 
 
 rule place_file:
@@ -90,7 +90,7 @@ rule place_file:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "cp {input} {output} > {log} 2>&1"
+        "cp {input:q} {output:q} > {log:q} 2>&1"
 
 
 rule fetch_clips:
@@ -112,8 +112,8 @@ rule fetch_clips:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm fetch-clips --dataset {wildcards.dataset} --root {params.root} --url-template '{params.url}' "
-        "--workers {threads} > {log} 2>&1"
+        "ctm fetch-clips --dataset {wildcards.dataset:q} --root {params.root:q} --url-template {params.url:q} "
+        "--workers {threads} > {log:q} 2>&1"
 
 
 rule decode:
@@ -137,5 +137,5 @@ rule decode:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm decode --dataset {wildcards.dataset} --preset {params.preset} --root {params.root} --out {output} "
-        "--workers {threads} > {log} 2>&1"
+        "ctm decode --dataset {wildcards.dataset:q} --preset {params.preset:q} --root {params.root:q} --out {output:q} "
+        "--workers {threads} > {log:q} 2>&1"

@@ -23,7 +23,7 @@ if STANDIN_WEIGHTS:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm standin-weights --backbone {params.backbone} --width {params.width} --out {output} > {log} 2>&1"
+            "ctm standin-weights --backbone {params.backbone:q} --width {params.width:q} --out {output:q} > {log:q} 2>&1"
 
 
 if WEIGHTS:
@@ -37,7 +37,7 @@ if WEIGHTS:
             weights="|".join(re.escape(name) for name in WEIGHTS),
         params:
             url=lambda w: WEIGHTS[w.weights],
-            check=lambda w: f"--sha256 {sha256_prefix(w.weights)}" if sha256_prefix(w.weights) else "",
+            check=lambda w: ["--sha256", sha256_prefix(w.weights)] if sha256_prefix(w.weights) else [],
         retries: 2
         resources:
             mem_mb=500,
@@ -49,4 +49,4 @@ if WEIGHTS:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm download '{params.url}' --out {output} {params.check} > {log} 2>&1"
+            "ctm download {params.url:q} --out {output:q} {params.check:q} > {log:q} 2>&1"
