@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
-from ctm.params_file import ConfigError, build, resolve_presets, validate_params, validate_preset
+from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
@@ -116,7 +114,7 @@ class Recipe:
     weight_decay: float
     num_workers: int
     cache_videos: bool  # decode each training video once per run and keep its frames in RAM (same results, faster)
-    seed: int
+    seed: int = 0  # the run's seed: one of the preset's `seeds`, set by Config.recipe (not written in params.yaml)
     # Clips per device per forward; None: batch_size / devices. Smaller values accumulate gradients over
     # batch_size / (devices * per_device_batch) micro-batches, so the global batch (and the lr) stays the paper's.
     per_device_batch: int | None = None
@@ -155,6 +153,7 @@ class Preset:
     recipes: dict[str, Recipe]
     limits: Limits | None = None
     extends: str | None = None  # the preset this one was resolved from (resolve_presets)
+    seeds: list[int] = field(default_factory=lambda: [0])  # one training run of every experiment per seed
 
     @property
     def synthetic(self) -> bool:
@@ -212,8 +211,21 @@ class Config:
             raise ConfigError(f"unknown experiment {name!r}; params.yaml defines: {', '.join(self.experiments)}")
         return self.experiments[name]
 
-    def recipe(self, experiment: Experiment) -> Recipe:
-        return self.preset.recipes[experiment.recipe]
+    def recipe(self, experiment: Experiment, seed: int | None = None) -> Recipe:
+        """The experiment's recipe, for the run of `seed` (default: the preset's first seed)."""
+        return dataclasses.replace(self.preset.recipes[experiment.recipe], seed=self.seed(seed))
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.preset.seeds)
+
+    def seed(self, seed: int | None) -> int:
+        """`seed`, checked to be one of the preset's seeds; None: the first."""
+        if seed is None:
+            return self.preset.seeds[0]
+        if seed not in self.preset.seeds:
+            raise ConfigError(f"seed {seed} is not one of preset {self.preset_name!r}'s seeds {self.preset.seeds}")
+        return seed
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.preset.datasets:
@@ -236,13 +248,14 @@ class Config:
         used = {e.backbone for e in self.experiments.values() if e.init is None}
         return {b: s for b, s in (self.preset.model.pretrained or {}).items() if b in used}
 
-    def experiment_params(self, name: str) -> dict[str, Any]:
-        """Everything that determines an experiment's result, as plain data (recorded beside each run)."""
+    def experiment_params(self, name: str, seed: int | None = None) -> dict[str, Any]:
+        """Everything that determines the result of an experiment's run of `seed`, as plain data (recorded beside
+        each run)."""
         exp = self.experiment(name)
         params = {
             "preset": self.preset_name,
             "experiment": dataclasses.asdict(exp),
-            "recipe": dataclasses.asdict(self.recipe(exp)),
+            "recipe": dataclasses.asdict(self.recipe(exp, seed)),
             "model": {**dataclasses.asdict(self.preset.model), "pretrained": self.pretrained(exp)},
             "input": dataclasses.asdict(self.preset.input),
             "test": dataclasses.asdict(self.preset.test),
@@ -346,12 +359,7 @@ def _check(cfg: Config) -> None:
 def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
     """Read params.yaml; `preset` overrides its `preset` key (as `snakemake --config preset=...` does)."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (run from the repository root or pass --params)") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    raw = read_params(path)  # one-line errors for a missing, non-UTF-8, huge or alias-bombed file
     try:
         return parse_config(raw, preset)
     except ConfigError as err:

@@ -39,9 +39,15 @@ def store_dir(preset: str, dataset: str) -> Path:
     return Path("results") / preset / "data" / dataset
 
 
-def run_dir(preset: str, experiment: str) -> Path:
-    """checkpoint.pt, log.jsonl, metrics.json, predictions.csv of one experiment."""
-    return Path("results") / preset / "runs" / experiment
+def run_name(experiment: str, seed: int | str) -> str:
+    """One training run of an experiment: `<experiment>/seed<seed>` (a run folder under the experiment's)."""
+    return f"{experiment}/seed{seed}"
+
+
+def run_dir(preset: str, name: str) -> Path:
+    """A run's checkpoint.pt, log.jsonl, metrics.json and predictions.csv (`name`: run_name(experiment, seed)), or
+    a table cell's folder (`name`: an experiment or a group), which holds the cell's metrics.json over its runs."""
+    return Path("results") / preset / "runs" / name
 
 
 def runs_dir(preset: str) -> Path:
@@ -70,7 +76,8 @@ def train_log(preset: str, experiment: str) -> Path:
 
 
 def metrics(preset: str, name: str) -> Path:
-    """An experiment's test metrics (`ctm evaluate`), or a group's 3-split mean (`ctm aggregate`)."""
+    """A run's test metrics (`ctm evaluate`), or a cell's mean over its seeds (and a group's over its 3 splits:
+    `ctm aggregate`)."""
     return run_dir(preset, name) / METRICS
 
 
@@ -126,6 +133,12 @@ def report_file(table: str, ext: str) -> Path:
 def table_metrics() -> Path:
     """Every reproduced cell of the tables, committed: DVC's metrics (ctm.report.summary)."""
     return REPORTS / "metrics.json"
+
+
+def other_seeds_claims(preset: str) -> Path:
+    """claims.json of the same pipeline run with another seed set, committed: the report compares the verdicts
+    (ctm.report.stability; docs/report.md)."""
+    return Path("benchmarks") / "results" / "cpu" / f"claims_{preset}_other_seeds.json"
 
 
 def table_archive(preset: str, table: str, ext: str) -> Path:

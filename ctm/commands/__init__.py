@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from ctm import progress
+from ctm.commands.numbers import whole
 
 # In `ctm --help`'s order. A new verb: a module as above, named here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -30,7 +31,7 @@ def common(p: argparse.ArgumentParser) -> None:
     """The options of every verb: which params.yaml and preset, torch's threads, progress output."""
     p.add_argument("--params", default="params.yaml", help="params.yaml to read (default: ./params.yaml)")
     p.add_argument("--preset", help="override params.yaml's `preset`")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
+    p.add_argument("--threads", type=whole(1), help="CPU threads for torch (default: torch's own choice)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress at all (default: a bar on a terminal, else a log line every "
                         f"${progress.INTERVAL_ENV} s, default {progress.DEFAULT_INTERVAL_S:g})")

@@ -1,5 +1,6 @@
-"""`ctm train`, `ctm evaluate` and `ctm aggregate`: the verbs that write an experiment's run folder
-(results/<preset>/runs/<experiment>: checkpoint.pt, log.jsonl, metrics.json) or a 3-split group's metrics.json."""
+"""`ctm train`, `ctm evaluate` and `ctm aggregate`: the verbs that write a run folder (one experiment, one seed:
+results/<preset>/runs/<experiment>/seed<k>: checkpoint.pt, log.jsonl, metrics.json) or a table cell's metrics.json
+over its runs (results/<preset>/runs/<experiment or group>/metrics.json)."""
 
 from __future__ import annotations
 
@@ -8,46 +9,46 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctm import paths
+from ctm.commands.numbers import count
 from ctm.config import Config, ConfigError, load_config
 
 
-def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path]:
-    """(config, dataset root, run folder) of --experiment, with the default paths unless given."""
+def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path, int]:
+    """(config, dataset root, run folder, seed) of --experiment and --seed, with the default paths unless given."""
     cfg = load_config(args.params, args.preset)
     exp = cfg.experiment(args.experiment)
+    seed = cfg.seed(args.seed)
     root = args.root or paths.dataset_root(cfg.preset_name, exp.dataset)
-    return cfg, Path(root), Path(run_arg or paths.run_dir(cfg.preset_name, args.experiment))
+    return cfg, Path(root), Path(run_arg or paths.run_dir(cfg.preset_name, paths.run_name(args.experiment, seed))), seed
 
 
 def _train(args: argparse.Namespace) -> dict:
     from ctm.engine.train import train
 
-    cfg, root, out = _experiment_run(args, args.out)
+    cfg, root, out, seed = _experiment_run(args, args.out)
     parent = cfg.experiment(args.experiment).init
-    init = args.init_checkpoint or (parent and paths.run_dir(cfg.preset_name, parent) / "checkpoint.pt")
+    init = args.init_checkpoint or (parent and paths.checkpoint(cfg.preset_name, paths.run_name(parent, seed)))
     return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
-                 store=args.store, force=args.force)
+                 store=args.store, force=args.force, seed=seed)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
     from ctm.engine.evaluate import evaluate
 
-    cfg, root, run = _experiment_run(args, args.run_dir)
+    cfg, root, run, _ = _experiment_run(args, args.run_dir)
     return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress, store=args.store)
 
 
 def _aggregate(args: argparse.Namespace) -> dict:
-    from ctm.engine.aggregate import aggregate
+    from ctm.engine.aggregate import aggregate, aggregate_cell
 
-    if args.group:
+    if args.cell:
         cfg = load_config(args.params, args.preset)
-        if args.group not in cfg.groups:
-            raise ConfigError(f"unknown group {args.group!r}; params.yaml defines: {', '.join(cfg.groups)}")
-        runs = paths.runs_dir(cfg.preset_name)
-        metrics = [runs / e / "metrics.json" for e in cfg.groups[args.group]]
-        return aggregate(metrics, args.out or runs / args.group / "metrics.json")
+        if args.cell not in cfg.groups and args.cell not in cfg.experiments:
+            raise ConfigError(f"unknown cell {args.cell!r}: neither an experiment nor a group of params.yaml")
+        return aggregate_cell(cfg, args.cell, args.runs_dir or paths.runs_dir(cfg.preset_name), args.out)
     if not args.metrics or not args.out:
-        raise ConfigError("give --group NAME, or the metrics.json files and --out")
+        raise ConfigError("give --cell NAME, or the metrics.json files and --out")
     return aggregate(args.metrics, args.out)
 
 
@@ -55,7 +56,8 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p = sub.add_parser("train", help="train one experiment of params.yaml")
     p.add_argument("--experiment", required=True)
     p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
-    p.add_argument("--out", help="run folder (default: results/<preset>/runs/<experiment>)")
+    p.add_argument("--seed", type=count, help="which of the preset's seeds to train (default: its first)")
+    p.add_argument("--out", help="run folder (default: results/<preset>/runs/<experiment>/seed<seed>)")
     p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
     p.add_argument("--init-checkpoint", help="parent checkpoint.pt of a fine-tuning experiment "
                    "(default: results/<preset>/runs/<init experiment>/checkpoint.pt)")
@@ -67,15 +69,19 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p = sub.add_parser("evaluate", help="multi-view test of a trained experiment")
     p.add_argument("--experiment", required=True)
     p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
-    p.add_argument("--run-dir", help="run folder holding checkpoint.pt (default: results/<preset>/runs/<experiment>)")
+    p.add_argument("--seed", type=count, help="which of the preset's seeds (default: its first)")
+    p.add_argument("--run-dir", help="run folder holding checkpoint.pt "
+                   "(default: results/<preset>/runs/<experiment>/seed<seed>)")
     p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
     common(p)
     p.set_defaults(func=_evaluate)
 
-    p = sub.add_parser("aggregate", help="mean and std of top-1/top-5 over runs (UCF-101/HMDB-51 splits)")
-    p.add_argument("metrics", nargs="*", help="metrics.json of each run (or use --group)")
-    p.add_argument("--group", help="a group of params.yaml: its experiments' metrics, written to "
-                   "results/<preset>/runs/<group>/metrics.json")
+    p = sub.add_parser("aggregate", help="a table cell's metrics from its runs: mean and spread of top-1/top-5 over "
+                       "seeds (and UCF-101/HMDB-51 splits)")
+    p.add_argument("metrics", nargs="*", help="metrics.json of each run (or use --cell)")
+    p.add_argument("--cell", "--group", dest="cell", help="an experiment or a group of params.yaml: its runs' "
+                   "metrics (every seed, every split), written to results/<preset>/runs/<cell>/metrics.json")
+    p.add_argument("--runs-dir", help="--cell: folder of run folders (default: results/<preset>/runs)")
     p.add_argument("--out", help="where to write the aggregated metrics.json")
     common(p)
     p.set_defaults(func=_aggregate)

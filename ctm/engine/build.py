@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ctm import paths
+from ctm import cpu_kernels, paths
 from ctm.config import BACKBONES, COMPILE_MODES, Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.clips import normalise_uint8, split_available
@@ -29,7 +29,10 @@ def weights_spec(cfg: Config, exp: Experiment) -> str | None:
 
 def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:
     """The experiment's network; with `pretrained`, its backbone starts from the ImageNet weights that
-    `model.pretrained` names for it (if any), fetched into (or found in) the preset's weights folder."""
+    `model.pretrained` names for it (if any), fetched into (or found in) the preset's weights folder. On a CPU preset
+    torch's side of the pinned CPU kernels is applied first (oneDNN off, one thread: ctm.cpu_kernels)."""
+    if cfg.preset.device == "cpu":
+        cpu_kernels.apply_to_torch()
     m, i = cfg.preset.model, cfg.preset.input
     model = CTMNet(
         depth=BACKBONES[exp.backbone],

@@ -73,7 +73,11 @@ def testing_network(cfg: Config, experiment: str, checkpoint: Path):
     channels_last, BN folded and compiled as the preset and recipe say. Returns (forward, checkpoint dict, experiment,
     recipe, device); `forward` maps (V, T, 3, S, S) views, uint8 or normalised, to (V, K) logits."""
     ckpt = load_checkpoint(checkpoint, "checkpoint", ("model", "classes", "params", "summary"))
-    expected = cfg.experiment_params(experiment)
+    seed = ckpt["params"].get("recipe", {}).get("seed")  # the run's seed: which of the preset's runs it is
+    if seed not in cfg.seeds:
+        raise StaleCheckpointError(f"{checkpoint} was trained with seed {seed}, which is not one of preset "
+                                   f"{cfg.preset_name!r}'s seeds {cfg.seeds} now; retrain it")
+    expected = cfg.experiment_params(experiment, seed)
     trained = {k: v for k, v in ckpt["params"].items() if k != "test"}
     if trained != {k: v for k, v in expected.items() if k != "test"}:
         raise StaleCheckpointError(
@@ -85,7 +89,7 @@ def testing_network(cfg: Config, experiment: str, checkpoint: Path):
     model = build_model(cfg, exp, len(ckpt["classes"]))
     model.load_state_dict(ckpt["model"])
     model.to(device).eval()
-    recipe = cfg.recipe(exp)
+    recipe = cfg.recipe(exp, seed)
     if device.type == "cuda" and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     if device.type == "cuda" and cfg.preset.test.fold_bn:
@@ -137,6 +141,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     low, high = bootstrap_interval(correct)
     metrics = {
         "experiment": experiment,
+        "seed": recipe.seed,
         "preset": cfg.preset_name,
         **top1_summary(int(correct.sum()), len(predictions)),
         "top5": 100 * float(topk_correct(torch.stack(all_scores), labels, 5).float().mean()),

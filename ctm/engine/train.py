@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ctm import cpu_kernels
 from ctm.config import Config, Limits, Recipe
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
@@ -116,8 +117,10 @@ class _SigtermFlag:
 
 
 def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
-          init_checkpoint: str | Path | None = None, store: str | Path | None = None, force: bool = False) -> dict:
-    """Train `experiment` on the dataset under `root`; write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
+          init_checkpoint: str | Path | None = None, store: str | Path | None = None, force: bool = False,
+          seed: int | None = None) -> dict:
+    """Train `experiment`'s run of `seed` (one of the preset's seeds; default the first) on the dataset under `root`;
+    write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
 
     `store`: the dataset's decoded store (`ctm decode`), read instead of the raw videos under `root`.
     `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
@@ -126,17 +129,17 @@ def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, p
     """
     world = init_world()
     try:
-        return _train(cfg, experiment, Path(root), Path(out_dir), world, progress and world.is_main, init_checkpoint,
-                      open_store(store) if store is not None else None, force)
+        return _train(cfg, experiment, cfg.seed(seed), Path(root), Path(out_dir), world, progress and world.is_main,
+                      init_checkpoint, open_store(store) if store is not None else None, force)
     finally:
         close_world(world)
 
 
-def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World, progress: bool,
+def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, world: World, progress: bool,
            init_checkpoint: str | Path | None, store: Store | None, force: bool) -> dict:
     exp = cfg.experiment(experiment)
-    recipe = cfg.recipe(exp)
-    params = cfg.experiment_params(experiment)
+    recipe = cfg.recipe(exp, seed)
+    params = cfg.experiment_params(experiment, seed)
     if exp.init is not None and init_checkpoint is None:
         raise MissingInputError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
                                "(ctm train --init-checkpoint)")
@@ -160,7 +163,8 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
     # from a store, clips stay uint8 until the device (model_forward normalises them there)
     dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
                          store=store, uint8=store is not None)
-    model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)
+    model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)  # applies torch's CPU pins
+    kernels = None if cuda else "pinned" if cpu_kernels.is_pinned(cpu_kernels.state()) else "unpinned"
     fresh = init_from_checkpoint(model, init_checkpoint) if exp.init is not None else []
     frozen = partial_bn(model, fresh) if recipe.freeze_bn else []
     model.to(device)
@@ -266,7 +270,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
                 "clips_per_s": seen / elapsed, "data_time_s": stats.data_time, "epoch_time_s": elapsed,
                 "peak_gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0,
                 "processes": world.size, "per_device_batch": per_device, "accumulation": accumulation,
-                "compile_mode": mode if cuda and recipe.compile else None,
+                "compile_mode": mode if cuda and recipe.compile else None, "cpu_kernels": kernels,
             }
             if world.is_main:
                 with open(log_path, "a") as f:
@@ -278,6 +282,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
 
     summary = {
         "experiment": experiment,
+        "seed": seed,
         "preset": cfg.preset_name,
         "num_classes": len(classes),
         "num_train_videos": len(dataset),
@@ -285,6 +290,7 @@ def _train(cfg: Config, experiment: str, root: Path, out_dir: Path, world: World
         "epochs": epochs,
         "fresh_modules": fresh,
         "frozen_bn": len(frozen),
+        "cpu_kernels": None if cuda else cpu_kernels.state(),
     }
     if world.is_main:
         save_torch({"model": model.state_dict(), "classes": classes, "params": params, "summary": summary},

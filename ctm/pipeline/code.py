@@ -16,10 +16,10 @@ _SYNTHETIC = [f"ctm/data/{m}.py" for m in ("synthetic", "synthetic_files", "synt
                                           "video_io")]
 CODE: dict[str, list[str]] = {
     "publish": _SYNTHETIC,
-    "decode": ["ctm/data/decode.py", "ctm/data/store.py"],
+    "decode": ["ctm/data/decode.py", "ctm/data/decode_one.py", "ctm/data/video_io.py", "ctm/data/store.py"],
     "train": ["ctm/models", "ctm/engine/train.py", "ctm/engine/build.py", "ctm/engine/distributed.py",
-              "ctm/engine/finetune.py", "ctm/data/clips.py", "ctm/data/store.py"],
-    "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/metrics.py", "ctm/intervals.py"],
+              "ctm/engine/finetune.py", "ctm/data/clips.py", "ctm/data/store.py", "ctm/cpu_kernels.py"],
+    "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/metrics.py", "ctm/intervals.py", "ctm/cpu_kernels.py"],
     "aggregate": ["ctm/engine/aggregate.py"],
     "report_table": ["ctm/report", "ctm/models", "ctm/intervals.py", "ctm/commands/report.py"],
     "report_site": ["ctm/report"],

@@ -2,9 +2,10 @@
 (every code dependency): `ctm dvc-yaml` writes it, tests/pipeline/test_dvc_yaml.py checks the committed file is
 its output. The stages run the same commands as the Snakemake rules of workflow/rules/*.smk.
 
-Paths are ctm.paths' functions called with DVC's templates (`run_dir(P, "${key}")`), so DVC resolves `${preset}`
-from params.yaml at run time (`dvc exp run -S preset=paper`); the per-group and per-table stages are listed one by
-one because their deps (the cells' metrics) differ in number.
+Paths are ctm.paths' functions called with DVC's templates (`run_dir(P, "${item.experiment}/seed${item.seed}")`),
+so DVC resolves `${preset}` from params.yaml at run time (`dvc exp run -S preset=paper`); the runs (experiment x seed)
+are written out from the default preset's `seeds`, and the per-cell and per-table stages are listed one by one
+because their deps (the runs' metrics) differ in number.
 """
 
 from __future__ import annotations
@@ -58,52 +59,72 @@ def _data_stages(cfg: Config, standin: str) -> dict:
     }
 
 
-def _train(section: str, finetune: bool) -> dict:
-    key, dataset = "${key}", "${item.dataset}"
-    init = paths.checkpoint(P, "${item.init}")
-    cmd = (f"ctm train --experiment {key} --preset {P} --root {paths.dataset_root(P, dataset)} "
-           f"--store {paths.store_dir(P, dataset)}" + (f" --init-checkpoint {init}" if finetune else "")
-           + f" --out {paths.run_dir(P, key)} --threads 1")
+def _runs(cfg: Config, section: str) -> dict:
+    """The foreach items of one section's runs: `<experiment>-seed<k>` -> what a stage needs of it. DVC's foreach
+    cannot cross two lists, so the runs of the default preset's seeds are written out here."""
+    return {f"{name}-seed{seed}": {"experiment": name, "seed": seed, "dataset": spec["dataset"],
+                                   "recipe": spec["recipe"], **({"init": spec["init"]} if "init" in spec else {})}
+            for name, spec in (cfg.raw.get(section) or {}).items() for seed in cfg.seeds}
+
+
+RUN = paths.run_name("${item.experiment}", "${item.seed}")
+
+
+def _train(cfg: Config, section: str, finetune: bool) -> dict:
+    dataset = "${item.dataset}"
+    init = paths.checkpoint(P, paths.run_name("${item.init}", "${item.seed}"))
+    cmd = (f"ctm train --experiment ${{item.experiment}} --seed ${{item.seed}} --preset {P} "
+           f"--root {paths.dataset_root(P, dataset)} --store {paths.store_dir(P, dataset)}"
+           + (f" --init-checkpoint {init}" if finetune else "") + f" --out {paths.run_dir(P, RUN)} --threads 1")
     deps = [_s(paths.store_dir(P, dataset)), _s(paths.dataset_root(P, dataset))] + ([_s(init)] if finetune else [])
-    return {"foreach": f"${{{section}}}", "do": {
+    return {"foreach": _runs(cfg, section), "do": {
         "cmd": cmd,
         "deps": deps + CODE["train"],
-        "params": ["preset", f"{section}.{key}", f"presets.{P}.model", f"presets.{P}.input",
-                   f"presets.{P}.recipes.${{item.recipe}}", f"presets.{P}.datasets.{dataset}"],
-        "outs": [_s(paths.checkpoint(P, key)), _s(paths.train_log(P, key))]}}
+        "params": ["preset", f"{section}.${{item.experiment}}", f"presets.{P}.model",
+                   f"presets.{P}.input", f"presets.{P}.recipes.${{item.recipe}}", f"presets.{P}.datasets.{dataset}"],
+        "outs": [_s(paths.checkpoint(P, RUN)), _s(paths.train_log(P, RUN))]}}
 
 
-def _evaluate(section: str) -> dict:
-    key, dataset = "${key}", "${item.dataset}"
-    return {"foreach": f"${{{section}}}", "do": {
-        "cmd": f"ctm evaluate --experiment {key} --preset {P} --root {paths.dataset_root(P, dataset)} "
-               f"--store {paths.store_dir(P, dataset)} --run-dir {paths.run_dir(P, key)} --threads 1",
-        "deps": [_s(paths.store_dir(P, dataset)), _s(paths.dataset_root(P, dataset)), _s(paths.checkpoint(P, key)),
+def _evaluate(cfg: Config, section: str) -> dict:
+    dataset = "${item.dataset}"
+    return {"foreach": _runs(cfg, section), "do": {
+        "cmd": f"ctm evaluate --experiment ${{item.experiment}} --preset {P} --root {paths.dataset_root(P, dataset)} "
+               f"--store {paths.store_dir(P, dataset)} --run-dir {paths.run_dir(P, RUN)} --threads 1",
+        "deps": [_s(paths.store_dir(P, dataset)), _s(paths.dataset_root(P, dataset)), _s(paths.checkpoint(P, RUN)),
                  *CODE["evaluate"]],
         "params": [f"presets.{P}.test"],
         # a run's metrics.json is an out, not a DVC metric: reports/metrics.json holds the cells (report_site)
-        "outs": [_s(paths.predictions(P, key)), _s(paths.confusion(P, key)), _s(paths.metrics(P, key))]}}
+        "outs": [_s(paths.predictions(P, RUN)), _s(paths.confusion(P, RUN)), _s(paths.metrics(P, RUN))]}}
 
 
-def _aggregate(cfg: Config, group: str) -> dict:
+def _cell_runs(cfg: Config, name: str) -> list[str]:
+    return [paths.run_name(m, s) for m in cfg.members(name) for s in cfg.seeds]
+
+
+def _aggregate(cfg: Config, cell: str) -> dict:
     return {
-        "cmd": f"ctm aggregate --group {group} --preset {P}",
-        "deps": [_s(paths.metrics(P, m)) for m in cfg.groups[group]] + CODE["aggregate"],
-        "params": [f"groups.{group}"],
-        "outs": [_s(paths.metrics(P, group))]}
+        "cmd": f"ctm aggregate --cell {cell} --preset {P}",
+        "deps": [_s(paths.metrics(P, r)) for r in _cell_runs(cfg, cell)] + CODE["aggregate"],
+        **({"params": [f"groups.{cell}"]} if cell in cfg.groups else {}),
+        "outs": [_s(paths.metrics(P, cell))]}
 
 
 def _report(cfg: Config, table: str) -> dict:
     names = cfg.tables[table].names()
-    members = [m for n in names for m in cfg.members(n)]
+    runs = [r for n in names for r in _cell_runs(cfg, n)]
     uncached = {"cache": False}
     return {
         "cmd": f"ctm report --table {table} --preset {P} --out {paths.REPORTS} --archive {paths.tables_dir(P)}",
-        "deps": [_s(paths.metrics(P, n)) for n in names] + [_s(paths.train_log(P, m)) for m in members]
+        "deps": [_s(paths.metrics(P, n)) for n in names] + [_s(paths.predictions(P, r)) for r in runs]
         + CODE["report_table"],
         "params": [f"tables.{table}", f"presets.{P}.model", f"presets.{P}.input"],
         "outs": [{_s(paths.report_file(table, "csv")): uncached}, {_s(paths.report_file(table, "md")): uncached},
                  _s(paths.table_archive(P, table, "csv")), _s(paths.table_archive(P, table, "md"))]}
+
+
+def _cells(cfg: Config) -> list[str]:
+    """Every table cell's experiment or group, once, in table order."""
+    return list(dict.fromkeys(n for t in cfg.tables.values() for n in t.names()))
 
 
 def _site(cfg: Config) -> dict:
@@ -112,7 +133,9 @@ def _site(cfg: Config) -> dict:
     return {
         "cmd": f"ctm report --site --preset {P} --out {reports} --tables {tables} --logs {paths.logs_dir(P)} "
                f"&& rm -rf {tables}/figures && cp -r {reports}/figures {reports}/index.html {tables}/",
-        "deps": [_s(paths.table_archive(P, t, "csv")) for t in cfg.tables] + CODE["report_site"],
+        "deps": [_s(paths.table_archive(P, t, "csv")) for t in cfg.tables]
+        + [_s(f(P, r)) for f in (paths.predictions, paths.train_log) for n in _cells(cfg) for r in _cell_runs(cfg, n)]
+        + CODE["report_site"],
         "outs": [{_s(reports / name): uncached} for name in
                  ("index.html", "claims.md", "claims.json", "figures", "provenance.json")]
         + [_s(tables / "index.html")],
@@ -128,9 +151,10 @@ def dvc_stages(cfg: Config) -> dict:
         raise ValueError(f"params.yaml's default preset {standin!r} must be a synthetic one: DVC's data stages "
                          "publish its stand-ins")
     stages = {**_data_stages(cfg, standin),
-              "train": _train("experiments", finetune=False), "finetune": _train("finetuned", finetune=True),
-              "evaluate": _evaluate("experiments"), "evaluate_finetuned": _evaluate("finetuned")}
-    stages.update({f"aggregate_{g}": _aggregate(cfg, g) for g in cfg.groups})
+              "train": _train(cfg, "experiments", finetune=False),
+              "finetune": _train(cfg, "finetuned", finetune=True),
+              "evaluate": _evaluate(cfg, "experiments"), "evaluate_finetuned": _evaluate(cfg, "finetuned")}
+    stages.update({f"aggregate_{c}": _aggregate(cfg, c) for c in _cells(cfg)})
     stages.update({f"report_{t}": _report(cfg, t) for t in cfg.tables})
     stages["report_site"] = _site(cfg)
     figures = paths.REPORTS / "figures"

@@ -1,5 +1,5 @@
-"""One reproduced table cell from the run folders: an experiment's metrics.json and log.jsonl, or a group's
-(`ctm aggregate`'s 3-split mean) with its members' files.
+"""One reproduced table cell from the run folders: the cell's metrics.json (`ctm aggregate`: the mean over the
+preset's seeds of an experiment, or of a group's 3 splits) and its runs' predictions.csv and log.jsonl.
 
 A cell is a flat dict with the report's columns (ctm.report.tables.COLUMNS) that come from the runs, and the
 network's size and cost, which a ModelCost function gives: ctm.report imports no torch, so the command layer
@@ -14,16 +14,18 @@ import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pandas as pd
+
+from ctm import paths
 from ctm.config import Config
 from ctm.errors import MissingInputError, UserError
 from ctm.fileio import read_json_object
-from ctm.intervals import wilson_interval
+from ctm.report.paired import cell_interval
 from ctm.report.paper import paper_videos
-from ctm.report.stats import mean_interval
 
-METRICS_KEYS = ("preset", "top1")  # an experiment's metrics.json or a group's (ctm aggregate)
-EXPERIMENT_KEYS = ("ci_low", "ci_high", "num_train_videos", "num_videos", "num_train_missing", "num_val_missing",
-                   "views_per_video", "averaging", "reduction")
+METRICS_KEYS = ("preset", "top1")  # a cell's metrics.json (ctm aggregate)
+CELL_KEYS = ("top1_per_seed", "top1_seed_std", "top1_per_split", "top1_std", "num_train_videos", "num_videos",
+             "num_train_missing", "num_val_missing", "views_per_video", "averaging", "reduction")
 
 
 class ReportError(UserError, ValueError):
@@ -64,67 +66,68 @@ def read_log(path: Path) -> list[dict]:
     return [epochs[e] for e in sorted(epochs)]
 
 
-def mean_clips_per_s(runs_dir: Path, experiments: list[str]) -> float:
-    """Training throughput: the mean of clips_per_s over every epoch of every experiment's log.jsonl (NaN: no log)."""
-    values = [r["clips_per_s"] for e in experiments for r in read_log(runs_dir / e / "log.jsonl")
+def mean_clips_per_s(runs_dir: Path, runs: list[str]) -> float:
+    """Training throughput: the mean of clips_per_s over every epoch of every run's log.jsonl (NaN: no log)."""
+    values = [r["clips_per_s"] for run in runs for r in read_log(runs_dir / run / paths.TRAIN_LOG)
               if r.get("clips_per_s") is not None]
     return statistics.fmean(values) if values else math.nan
 
 
-def _experiment_cell(cfg: Config, name: str, runs_dir: Path) -> dict:
-    m = read_metrics(runs_dir / name / "metrics.json", cfg)
-    missing = [k for k in EXPERIMENT_KEYS if k not in m]
-    if missing:
-        raise ReportError(f"{runs_dir / name / 'metrics.json'}: lacks {missing}; re-run its evaluation")
-    exp = cfg.experiment(name)
-    paper_train, paper_val = paper_videos(exp.dataset, [exp.split])
-    return {
-        "reproduced": m["top1"], "std": math.nan, "splits": 1, "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-        "preset": m["preset"], "train_videos": m["num_train_videos"], "val_videos": m["num_videos"],
-        "train_missing": m["num_train_missing"], "val_missing": m["num_val_missing"],
-        "paper_train_videos": paper_train, "paper_val_videos": paper_val,
-        "views_per_video": m["views_per_video"], "averaging": m["averaging"], "reduction": m["reduction"],
-    }
-
-
-def _group_cell(cfg: Config, name: str, runs_dir: Path) -> dict:
-    """A 3-split mean. Its interval is the wider of (a) the t interval of the mean over splits,
-    mean +- t(n-1) * std / sqrt(n), and (b) Wilson's interval of all splits' test videos pooled: (a) alone is
-    degenerate when the splits happen to agree (std 0), (b) alone ignores split-to-split variation."""
-    agg = read_metrics(runs_dir / name / "metrics.json", cfg)
-    members = cfg.members(name)
-    if sorted(agg.get("runs", [])) != sorted(members):
-        raise ReportError(f"{runs_dir / name / 'metrics.json'}: aggregates {agg.get('runs')}, but params.yaml's "
-                          f"group {name!r} is {members}; re-run `ctm aggregate` (snakemake does it by itself)")
-    if len(agg.get("top1_per_run", [])) < 2:
-        raise ReportError(f"{runs_dir / name / 'metrics.json'}: no per-split top-1 (top1_per_run); re-run "
-                          "`ctm aggregate` on the group's runs")
-    runs = [read_metrics(runs_dir / e / "metrics.json", cfg) for e in members]
-    mean, std, low, high = mean_interval(agg["top1_per_run"])
-    if all("correct" in r for r in runs):
-        pooled_low, pooled_high = wilson_interval(sum(r["correct"] for r in runs), sum(r["num_videos"] for r in runs))
-        low, high = min(low, 100 * pooled_low), max(high, 100 * pooled_high)
-    paper_train, paper_val = paper_videos(cfg.experiment(members[0]).dataset,
-                                          [cfg.experiment(e).split for e in members])
-    first = runs[0]
-    return {
-        "reproduced": agg["top1"], "std": std, "splits": len(agg["top1_per_run"]),
-        "ci_low": max(0.0, low), "ci_high": min(100.0, high), "preset": agg["preset"],
-        "train_videos": sum(r["num_train_videos"] for r in runs), "val_videos": sum(r["num_videos"] for r in runs),
-        "train_missing": sum(r["num_train_missing"] for r in runs),
-        "val_missing": sum(r["num_val_missing"] for r in runs),
-        "paper_train_videos": paper_train, "paper_val_videos": paper_val,
-        "views_per_video": first["views_per_video"], "averaging": first["averaging"], "reduction": first["reduction"],
-    }
+def cell_runs(cfg: Config, name: str) -> list[str]:
+    """The runs behind a cell: each member experiment (a group's splits) with each of the preset's seeds."""
+    return [paths.run_name(m, s) for m in cfg.members(name) for s in cfg.seeds]
 
 
 def read_cell(cfg: Config, name: str, runs_dir: str | Path, cost: ModelCost) -> dict:
-    """The reproduced columns of a cell naming experiment or group `name`: top-1, interval, video counts (a group's
+    """The reproduced columns of a cell naming experiment or group `name`, from its metrics.json (`ctm aggregate`:
+    the mean over seeds, and over a group's splits): top-1, spread over seeds and splits, video counts (a group's
     summed over its splits, like the paper's counts beside them), params/GFLOPs (`cost` of its first experiment),
-    training clips/s."""
+    and the 95% interval of the mean from its runs' predictions.csv: the hierarchical bootstrap over test videos and
+    seeds (ctm.report.paired.cell_interval; a group's splits pooled), the claims' procedure for one cell."""
     runs_dir = Path(runs_dir)
-    cell = _group_cell(cfg, name, runs_dir) if name in cfg.groups else _experiment_cell(cfg, name, runs_dir)
+    path = runs_dir / name / paths.METRICS
+    m = read_metrics(path, cfg)
     members = cfg.members(name)
+    if m.get("members") != members or m.get("seeds") != cfg.seeds:
+        raise ReportError(f"{path}: aggregates {m.get('members')} over seeds {m.get('seeds')}, but params.yaml's cell "
+                          f"{name!r} is {members} over seeds {cfg.seeds}; re-run `ctm aggregate --cell {name}` "
+                          "(snakemake does it by itself)")
+    missing = [k for k in CELL_KEYS if k not in m]
+    if missing:
+        raise ReportError(f"{path}: lacks {missing}; re-run `ctm aggregate --cell {name}`")
+    exps = [cfg.experiment(e) for e in members]
+    paper_train, paper_val = paper_videos(exps[0].dataset, [e.split for e in exps])
+    low, high = cell_interval(cell_predictions(cfg, name, runs_dir), name=name)
     c = cost(members[0])
-    return {**cell, "experiment": name, "params_m": c["params_m"], "gflops": c["gflops"],
-            "clips_per_s": mean_clips_per_s(runs_dir, members)}
+    return {
+        "reproduced": m["top1"], "std": m["top1_std"] if m["top1_std"] is not None else math.nan,
+        "splits": len(members), "seeds": len(cfg.seeds),
+        "seed_std": m["top1_seed_std"] if m["top1_seed_std"] is not None else math.nan,
+        "seed_min": min(m["top1_per_seed"]), "seed_max": max(m["top1_per_seed"]),
+        "ci_low": low, "ci_high": high, "preset": m["preset"],
+        "train_videos": m["num_train_videos"], "val_videos": m["num_videos"],
+        "train_missing": m["num_train_missing"], "val_missing": m["num_val_missing"],
+        "paper_train_videos": paper_train, "paper_val_videos": paper_val,
+        "views_per_video": m["views_per_video"], "averaging": m["averaging"], "reduction": m["reduction"],
+        "experiment": name, "params_m": c["params_m"], "gflops": c["gflops"],
+    }
+
+
+def cell_predictions(cfg: Config, name: str, runs_dir: str | Path) -> list[pd.Series]:
+    """Per seed, the 0/1 correctness of every test video of a cell (predictions.csv), indexed by video; a group's
+    splits are concatenated with keys `s<split>/<video>` (the claims' paired tests, ctm.report.claims)."""
+    out = []
+    for seed in cfg.seeds:
+        parts = []
+        for member in cfg.members(name):
+            path = Path(runs_dir) / paths.run_name(member, seed) / paths.PREDICTIONS
+            try:
+                df = pd.read_csv(path, dtype={"video": str})
+            except FileNotFoundError:
+                raise MissingInputError(f"{path}: no predictions; evaluate that run first (`ctm evaluate`)") from None
+            if not {"video", "correct"} <= set(df.columns):
+                raise ReportError(f"{path}: lacks the columns video and correct; re-run its evaluation")
+            prefix = f"s{cfg.experiment(member).split}/" if name in cfg.groups else ""
+            parts.append(pd.Series(df["correct"].astype(int).values, index=prefix + df["video"], name=name))
+        out.append(pd.concat(parts))
+    return out

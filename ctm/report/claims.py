@@ -1,7 +1,11 @@
 """The paper's qualitative claims, checked against the reproduced numbers: each holds, fails or is inconclusive.
 
-A claim is a set of comparisons between two cells of a table ("A beats B", or "A is at least as good as B").
-Each comparison is judged from the 95% interval of the difference A - B (ctm.report.stats.difference_interval):
+A claim is a family of comparisons between two cells of a table ("A beats B", or "A is at least as good as B").
+Each comparison is judged from an interval of the difference A - B at level 1 - ALPHA / m, m = the number of the
+claim's comparisons (Bonferroni: the chance that any interval of the claim misses its true difference is at most
+ALPHA). The interval is the paired hierarchical bootstrap over per-video predictions and training seeds
+(ctm.report.paired) where both cells have predictions, else the unpaired interval from the two cells' own intervals
+(ctm.report.stats.difference_interval, widened to the same level), labelled as such.
 
 - "beats" (A > B): holds if the interval lies above 0, fails if it lies below 0, else inconclusive.
 - "at least as good" (A >= B): fails if the interval lies below 0 (A is significantly worse); holds if its lower
@@ -14,14 +18,18 @@ fails), and is inconclusive otherwise. docs/report.md gives the reasons.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
 from ctm.fileio import save_json, save_text
+from ctm.report import stability
+from ctm.report.paired import REPLICATES, SEED, PairedBootstrap
 from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, TOP1
-from ctm.report.stats import difference_interval
+from ctm.report.stats import bonferroni_alpha, difference_interval, widen
 from ctm.report.tables import REPRODUCED, table_name
 
 HOLDS, FAILS, INCONCLUSIVE, NOT_EVALUATED = "holds", "fails", "inconclusive", "not evaluated"
@@ -29,6 +37,10 @@ BEATS, AT_LEAST = "beats", "at least as good as"
 # Non-inferiority margin (points of top-1) of "at least as good": half of the paper's own gain of one CTM block over
 # the baseline (Table 1: about 2.2 points), rounded; smaller losses are "as good".
 MARGIN = 1.0
+ALPHA = Fraction(1, 20)  # each claim's family-wise error rate
+PAIRED, UNPAIRED = "paired bootstrap", "unpaired fallback"
+# {cell name (the frames' `experiment` column): one 0/1 correctness Series per training seed, indexed by video}
+Predictions = Mapping[str, Sequence[pd.Series] | None]
 
 
 @dataclass(frozen=True)
@@ -75,12 +87,20 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 def verdict(low: float, high: float, relation: str, margin: float = MARGIN) -> str:
-    """The verdict of one comparison from the 95% interval [low, high] of better - worse (points)."""
+    """The verdict of one comparison from the interval [low, high] of better - worse (points)."""
     if relation == BEATS:
         return HOLDS if low > 0 else FAILS if high < 0 else INCONCLUSIVE
     if relation == AT_LEAST:
         return FAILS if high < 0 else HOLDS if low > -margin else INCONCLUSIVE
     raise ValueError(f"unknown relation {relation!r}")
+
+
+def null_value(relation: str, margin: float = MARGIN) -> float:
+    """The difference (points) that the relation's one-sided p-value tests against: 0 for "beats", -margin for
+    "at least as good" (non-inferiority)."""
+    if relation not in (BEATS, AT_LEAST):
+        raise ValueError(f"unknown relation {relation!r}")
+    return 0.0 if relation == BEATS else -margin
 
 
 def combine(verdicts: list[str]) -> str:
@@ -92,7 +112,7 @@ def combine(verdicts: list[str]) -> str:
     return HOLDS if all(v == HOLDS for v in verdicts) else INCONCLUSIVE
 
 
-def _cell(frames: dict[str, pd.DataFrame | None], table: str, row: str, column: str):
+def _cell(frames: Mapping[str, pd.DataFrame | None], table: str, row: str, column: str):
     df = frames.get(table)
     if df is None:
         return None
@@ -102,66 +122,177 @@ def _cell(frames: dict[str, pd.DataFrame | None], table: str, row: str, column: 
     return hit.iloc[0]
 
 
-def evaluate_comparison(c: Comparison, frames: dict[str, pd.DataFrame | None]) -> dict:
+def _name(cell) -> str | None:
+    name = cell.get("experiment")
+    return None if name is None or pd.isna(name) or name == "" else str(name)
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+class _Cache:
+    """One bootstrap per pair of cells, shared by the claims that compare them (only the level differs)."""
+
+    def __init__(self, predictions: Predictions | None, replicates: int, seed: int):
+        self.predictions, self.replicates, self.seed = predictions or {}, replicates, seed
+        self.done: dict[tuple[str, str], PairedBootstrap] = {}
+
+    def get(self, a: str | None, b: str | None) -> PairedBootstrap | None:
+        runs_a = self.predictions.get(a) if a else None
+        runs_b = self.predictions.get(b) if b else None
+        if not runs_a or not runs_b:
+            return None
+        if (a, b) not in self.done:
+            self.done[(a, b)] = PairedBootstrap(runs_a, runs_b, (a, b), self.replicates, self.seed)
+        return self.done[(a, b)]
+
+
+def evaluate_comparison(c: Comparison, frames: Mapping[str, pd.DataFrame | None],
+                        predictions: Predictions | None = None, family: int = 1, replicates: int = REPLICATES,
+                        seed: int = SEED, _cache: _Cache | None = None) -> dict:
+    """One comparison of a claim of `family` comparisons: its interval at level 1 - ALPHA / family, by the paired
+    bootstrap where both cells have predictions, else by the unpaired fallback (module docstring)."""
     paper_rows = PAPER_TABLES[c.table].rows
     pa, pb = paper_rows[c.better].number(c.column), paper_rows[c.worse].number(c.column)
+    alpha = bonferroni_alpha(family, ALPHA)
     result = {"table": c.table, "column": c.column, "better": c.better, "worse": c.worse, "relation": c.relation,
               "better_label": paper_rows[c.better].label, "worse_label": paper_rows[c.worse].label,
-              "paper_difference": None if pa is None or pb is None else round(pa - pb, 4)}
+              "paper_difference": None if pa is None or pb is None else round(pa - pb, 4),
+              "family": family, "level": _r(1 - alpha)}
     a, b = _cell(frames, c.table, c.better, c.column), _cell(frames, c.table, c.worse, c.column)
     if a is None or b is None:
-        return {**result, "verdict": NOT_EVALUATED, "reason": f"{table_name(c.table)} has no reproduced value here"}
+        return {**result, "method": None, "verdict": NOT_EVALUATED,
+                "reason": f"{table_name(c.table)} has no reproduced value here"}
+    name_a, name_b = _name(a), _name(b)
+    result |= {"experiment_better": name_a, "experiment_worse": name_b,
+               "reproduced_better": float(a.reproduced), "reproduced_worse": float(b.reproduced)}
+    cache = _cache or _Cache(predictions, replicates, seed)
+    paired = cache.get(name_a, name_b)
+    if paired is not None:
+        stats = paired.summary(alpha, null_value(c.relation), family)
+        return {**result, "method": PAIRED, **stats,
+                "verdict": verdict(stats["ci_low"], stats["ci_high"], c.relation)}
     d, low, high = difference_interval(a.reproduced, a.ci_low, a.ci_high, b.reproduced, b.ci_low, b.ci_high)
-    return {**result, "reproduced_better": float(a.reproduced), "reproduced_worse": float(b.reproduced),
-            "difference": d, "ci_low": low, "ci_high": high, "verdict": verdict(low, high, c.relation)}
+    low, high = widen(d, low, high, alpha)
+    d, low, high = _r(d), _r(low), _r(high)
+    return {**result, "method": UNPAIRED, "seeds_better": None, "seeds_worse": None, "videos": None,
+            "difference": d, "ci_low": low, "ci_high": high, "p_value": None, "p_bonferroni": None,
+            "mcnemar": None, "discordance": None, "correlation": None, "verdict": verdict(low, high, c.relation)}
 
 
-def evaluate_claims(frames: dict[str, pd.DataFrame | None], claims: tuple[Claim, ...] = CLAIMS) -> list[dict]:
-    """Every claim with its verdict and its comparisons', from the tables' frames ({table: frame or None})."""
+def evaluate_claims(frames: Mapping[str, pd.DataFrame | None], predictions: Predictions | None = None,
+                    claims: tuple[Claim, ...] = CLAIMS, replicates: int = REPLICATES, seed: int = SEED) -> list[dict]:
+    """Every claim with its verdict and its comparisons', from the tables' frames ({table: frame or None}) and the
+    cells' per-seed predictions ({cell name: [0/1 correctness Series per seed, indexed by video]}; a cell without
+    any, or predictions=None, falls back to the unpaired rule)."""
+    cache = _Cache(predictions, replicates, seed)
     out = []
     for claim in claims:
-        comparisons = [evaluate_comparison(c, frames) for c in claim.comparisons]
-        out.append({"key": claim.key, "text": claim.text, "source": claim.source,
+        m = len(claim.comparisons)
+        comparisons = [evaluate_comparison(c, frames, predictions, m, replicates, seed, cache)
+                       for c in claim.comparisons]
+        out.append({"key": claim.key, "text": claim.text, "source": claim.source, "family": m,
+                    "level": _r(1 - bonferroni_alpha(m, ALPHA)),
                     "verdict": combine([c["verdict"] for c in comparisons]), "comparisons": comparisons})
     return out
 
 
-RULE = (f"Each comparison is judged from the 95% interval of the reproduced difference (Newcombe's hybrid score "
-        f"interval from the two Wilson intervals; MOVER from a 3-split mean's interval). \"Beats\": holds if the "
-        f"interval is above 0, fails if below 0, else inconclusive. \"At least as good\": fails if the interval is "
-        f"below 0, holds if its lower end is above -{MARGIN:g} point (non-inferiority margin), else inconclusive. "
-        f"A claim fails if any comparison fails and holds if all hold. One training run per model: the intervals "
-        f"cover test-set sampling, not training randomness.")
+RULE = (f"Each comparison A vs B is decided from the per-video predictions of every training seed of both cells by a "
+        f"paired hierarchical bootstrap ({REPLICATES} replicates, fixed seed): each replicate draws the test videos "
+        f"with replacement, the same videos for A and B, and each cell's seeds with replacement, and takes A's mean "
+        f"top-1 minus B's; the interval is the percentile interval. A claim's comparisons are one family: each "
+        f"interval is at level 1 - {float(ALPHA):g}/m for a claim of m comparisons (Bonferroni), so the chance "
+        f"that any of them misses is at most {float(ALPHA):.0%}. \"Beats\": holds if the interval is above 0, "
+        f"fails if below 0, else inconclusive. \"At least as good\": fails if the interval is below 0, holds if its "
+        f"lower end is above -{MARGIN:g} point (non-inferiority margin), else inconclusive. Equivalently, an "
+        f"interval's lower end is above its null (0 for \"beats\", -{MARGIN:g} for \"at least as good\") exactly "
+        f"when the one-sided bootstrap p-value times m is at most {float(ALPHA) / 2:g}. A claim "
+        f"fails if any comparison fails and holds if all hold. A cell without predictions falls back to the "
+        f"unpaired interval from the two cells' own intervals (Newcombe/MOVER, widened to the same level; marked "
+        f"\"unpaired\"), which ignores the pairing and training randomness.")
 
 
-def _fmt(v: float | None, signed: bool = True) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else (f"{v:+.2f}" if signed else f"{v:.2f}")
+def _fmt(v: float | None, signed: bool = True, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+
+
+def _bound(v: float, margin: float = MARGIN) -> str:
+    """An interval end with 2 decimals, or 4 where 2 would show it on a verdict's threshold (0 or -margin)."""
+    shown = round(v, 2)
+    return _fmt(v, digits=4) if shown in (0.0, -margin) and v != shown else _fmt(v)
+
+
+def _p_text(p: float) -> str:
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _seeds_line(results: list[dict]) -> str:
+    counts = sorted({c[k] for r in results for c in r["comparisons"] if c.get("method") == PAIRED
+                     for k in ("seeds_better", "seeds_worse")})
+    fallback = sum(c.get("method") == UNPAIRED for r in results for c in r["comparisons"])
+    if not counts:
+        text = "Seeds per cell: no per-video predictions were given"
+    else:
+        text = "Seeds per cell: " + (f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}")
+        text += " (the paired comparisons' cells)"
+    if fallback:
+        text += f"; {fallback} comparisons use the unpaired fallback"
+    return text + "."
 
 
 def to_markdown(results: list[dict], preset: str, synthetic: bool = True) -> str:
-    lines = ["# The paper's claims, checked", "", f"Preset: `{preset}`. {RULE}", ""]
+    lines = ["# The paper's claims, checked", ""]
     if synthetic:
-        lines += ["On a synthetic preset the verdicts test the pipeline on stand-in data, not the paper's claims on "
-                  "its datasets.", ""]
+        lines += [f"**PIPELINE CHECKS ON STAND-INS.** Preset `{preset}` is synthetic: these verdicts test the "
+                  "pipeline on stand-in data whose classes differ only in temporal order. They neither confirm nor "
+                  "refute the paper's claims, which are about its datasets.", ""]
+    lines += [f"Preset: `{preset}`. {_seeds_line(results)}", "", RULE, ""]
     for r in results:
-        lines += [f"## {r['verdict'].upper()}: {r['text']}", "", f"Source: {r['source']}.", "",
-                  "| Comparison | Dataset | Paper difference | Reproduced difference (95% CI) | Verdict |",
-                  "|---|---|---:|---:|---|"]
+        lines += [f"## {r['verdict'].upper()}: {r['text']}", "",
+                  f"Source: {r['source']}. Family: {r['family']} comparison{'s' if r['family'] > 1 else ''}, each "
+                  f"interval at {100 * r['level']:.4g}%.", "",
+                  "| Comparison | Dataset | Paper difference | Reproduced difference (interval) | Method | Seeds | "
+                  "Videos | p x m (one-sided) | McNemar mid-p | Discordance | Correlation | Verdict |",
+                  "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
         for c in r["comparisons"]:
             column = DATASET_NAMES[PAPER_TABLES[c["table"]].columns[c["column"]].dataset]
-            repro = (f"{_fmt(c['difference'])} ({_fmt(c['ci_low'])} to {_fmt(c['ci_high'])})"
-                     if "difference" in c else c.get("reason", ""))
+            cells = ["-"] * 7
+            if "difference" in c:
+                repro = f"{_fmt(c['difference'])} ({_bound(c['ci_low'])} to {_bound(c['ci_high'])})"
+                if c["method"] == PAIRED:
+                    cells = ["paired", f"{c['seeds_better']} / {c['seeds_worse']}", f"{c['videos']}",
+                             _p_text(c["p_bonferroni"]), _p_text(c["mcnemar"]["p_mid"]),
+                             f"{100 * c['discordance']:.1f}%",
+                             "-" if c["correlation"] is None else f"{c['correlation']:+.2f}"]
+                else:
+                    cells[0] = "unpaired (no predictions)"
+            else:
+                repro = c.get("reason", "")
             lines.append(f"| {table_name(c['table'])}: {c['better_label']} {c['relation']} {c['worse_label']} "
-                         f"| {column} | {_fmt(c['paper_difference'])} | {repro} | {c['verdict']} |")
+                         f"| {column} | {_fmt(c['paper_difference'])} | {repro} | " + " | ".join(cells)
+                         + f" | {c['verdict']} |")
         lines.append("")
+    lines += ["Seeds: A / B. p x m: the one-sided bootstrap p-value of \"A beats B\" (of \"A is worse by less than "
+              f"{MARGIN:g} point\" for \"at least as good\") times the family size, capped at 1. McNemar: exact "
+              "two-sided mid-p on the discordant videos averaged over seed pairs (a cross-check; not the verdict). "
+              "Discordance: the fraction of videos on which A and B differ in correctness, averaged over seed pairs. "
+              "Correlation: of A's and B's seed-mean correctness across videos.", ""]
     return "\n".join(lines)
 
 
-def write_claims(frames: dict[str, pd.DataFrame | None], out_dir: str | Path, preset: str,
-                 synthetic: bool = True) -> list[dict]:
-    """out_dir/claims.md and out_dir/claims.json (the rule, the margin and every claim's verdict)."""
-    results = evaluate_claims(frames)
+def write_claims(frames: Mapping[str, pd.DataFrame | None], out_dir: str | Path, preset: str,
+                 synthetic: bool = True, predictions: Predictions | None = None, seeds: list[int] | None = None,
+                 params_hash: str | None = None, other_seeds: str | Path | None = None) -> list[dict]:
+    """out_dir/claims.md and out_dir/claims.json (the rule, the margin, the level and every claim's verdict); with
+    `other_seeds` (another seed set's claims.json, if it exists) the verdicts are compared (ctm.report.stability)."""
+    results = evaluate_claims(frames, predictions)
+    stable = stability.compare(results, other_seeds, seeds) if other_seeds is not None else None
     out_dir = Path(out_dir)
-    save_text(to_markdown(results, preset, synthetic), out_dir / "claims.md")
-    save_json({"preset": preset, "rule": RULE, "margin": MARGIN, "claims": results}, out_dir / "claims.json")
+    save_text(to_markdown(results, preset, synthetic) + stability.to_markdown(stable), out_dir / "claims.md")
+    save_json({"preset": preset, "synthetic": synthetic, "seeds": seeds, "params_hash": params_hash, "rule": RULE,
+               "margin": MARGIN, "alpha": float(ALPHA), "replicates": REPLICATES, "bootstrap_seed": SEED,
+               "claims": results, "stability": stable}, out_dir / "claims.json")
     return results

@@ -53,20 +53,23 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {verdict.replace(" ", "-")}">{_e(verdict)}</span>'
 
 
-def _signed(v: float) -> str:
-    cls = "pos" if v > 0 else "neg" if v < 0 else ""
+def _signed(v: float, colour: bool = True) -> str:
+    """A signed number; green/red only where the sign is a result (not a synthetic preset's delta to the paper)."""
+    cls = "pos" if colour and v > 0 else "neg" if colour and v < 0 else ""
     return f'<span class="{cls}">{v:+.2f}</span>'
 
 
 def _repro(r) -> str:
-    """A reproduced cell on two lines: value (and spread over splits), then the 95% interval."""
+    """A reproduced cell on two lines: the mean (and its spread over seeds and splits), then the 95% interval."""
     if r.kind != REPRODUCED:
         return f'<span class="muted">{_e(format_reproduced(r))}</span>'
-    spread = f" ± {r.std:.2f} sd, {int(r.splits)} splits" if r.splits > 1 else ""
+    parts = [f"± {r.seed_std:.2f} sd, {int(r.seeds)} seeds"] * int(r.seeds > 1)
+    parts += [f"± {r.std:.2f} sd, {int(r.splits)} splits"] * int(r.splits > 1)
+    spread = (" " + "; ".join(parts)) if parts else ""
     return f'<b>{r.reproduced:.2f}</b>{spread}<br><span class="muted">95% CI {r.ci_low:.1f}–{r.ci_high:.1f}</span>'
 
 
-def _grid(table: str, df: pd.DataFrame) -> str:
+def _grid(table: str, df: pd.DataFrame, synthetic: bool) -> str:
     """The paper's layout: one row per model, per dataset column (paper, reproduced, delta) under a spanning head."""
     paper = PAPER_TABLES[table]
     has_input = any(r.input for r in paper.rows.values())
@@ -82,7 +85,7 @@ def _grid(table: str, df: pd.DataFrame) -> str:
             r = next(df[(df.row == key) & (df.column == col)].itertuples())
             delta = format_delta(r)
             cells += [f'<td class="n">{_e(paper_text(table, key, col))}</td>', f'<td class="n">{_repro(r)}</td>',
-                      f'<td class="n">{_signed(r.delta) if delta else ""}</td>']
+                      f'<td class="n">{_signed(r.delta, not synthetic) if delta else ""}</td>']
         out.append(f'<tr class="{"lit" if prow.literature else "ours"}">{"".join(cells)}</tr>')
     return "\n".join(out) + "</table>"
 
@@ -91,31 +94,33 @@ def _details(table: str, df: pd.DataFrame) -> str:
     rep = df[df.kind == REPRODUCED]
     if rep.empty:
         return ""
-    heads = ["Model", "Dataset", "Experiment / group", "Runs", "Train videos (paper)", "Val videos (paper)",
-             "Missing train / val", "Params (M)", "GFLOPs", "Training clips/s", "Preset"]
+    heads = ["Model", "Dataset", "Experiment / group", "Seeds x splits", "Top-1 over seeds (min-max)",
+             "Train videos (paper)", "Val videos (paper)", "Missing train / val", "Params (M)", "GFLOPs", "Preset"]
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for r in rep.itertuples():
         dataset = DATASET_NAMES[PAPER_TABLES[table].columns[r.column].dataset]
         cells = [_e(r.label), _e(dataset), f"<code>{_e(r.experiment)}</code>",
-                 fmt_count(r.splits), f"{fmt_count(r.train_videos)} ({fmt_count(r.paper_train_videos)})",
+                 f"{fmt_count(r.seeds)} x {fmt_count(r.splits)}", f"{fmt_num(r.seed_min)}–{fmt_num(r.seed_max)}",
+                 f"{fmt_count(r.train_videos)} ({fmt_count(r.paper_train_videos)})",
                  f"{fmt_count(r.val_videos)} ({fmt_count(r.paper_val_videos)})",
                  f"{fmt_count(r.train_missing)} / {fmt_count(r.val_missing)}", fmt_num(r.params_m),
-                 fmt_num(r.gflops), fmt_num(r.clips_per_s, 1), _e(r.preset)]
+                 fmt_num(r.gflops), _e(r.preset)]
         out.append("<tr>" + "".join(f'<td class="n">{c}</td>' if i >= 3 else f"<td>{c}</td>"
                                     for i, c in enumerate(cells)) + "</tr>")
     return "\n".join(out) + "</table>"
 
 
-def _table_section(table: str, df: pd.DataFrame, figure: str | None, missing: str | None) -> str:
+def _table_section(table: str, df: pd.DataFrame, figure: str | None, missing: str | None, synthetic: bool) -> str:
     paper = PAPER_TABLES[table]
     parts = [f'<section id="{table}"><h2>{table_name(table)}: {_e(paper.title)}</h2>']
     if missing:
         parts.append(f'<p class="warn">Not reproduced yet: {_e(missing)}</p>')
-    parts += [_grid(table, df), _details(table, df)]
+    parts += [_grid(table, df, synthetic), _details(table, df)]
     notes = [interval_note(df), paper.note,
              backbones_note(paper),
              "Videos: used (listed and present) beside the paper's count; a 3-split mean sums its splits. Params "
-             "and forward GFLOPs per clip at the preset's input; training clips/s: mean over log.jsonl's epochs."]
+             "and forward GFLOPs per clip at the preset's input; training throughput and wall times depend on the "
+             "machine and are in the provenance below."]
     parts += [f'<p class="note">{_e(n)}</p>' for n in notes if n]
     refs = sorted({n for r in paper.rows.values() if r.literature for n in r.refs})
     if refs:
@@ -138,7 +143,10 @@ def _claims_section(claims: list[dict]) -> str:
             column = DATASET_NAMES[PAPER_TABLES[comp["table"]].columns[comp["column"]].dataset]
             paper_diff = "-" if comp["paper_difference"] is None else f"{comp['paper_difference']:+.2f}"
             if "difference" in comp:
-                repro = f"{_signed(comp['difference'])} ({comp['ci_low']:+.2f} to {comp['ci_high']:+.2f})"
+                level = comp.get("level")
+                repro = (f"{_signed(comp['difference'])} ({comp['ci_low']:+.2f} to {comp['ci_high']:+.2f}"
+                         + (f", {100 * level:.1f}%" if level else "") + ")"
+                         + (f'<br><span class="muted">{_e(comp["method"])}</span>' if comp.get("method") else ""))
             else:
                 repro = _e(comp.get("reason", ""))
             rows.append(f"<tr><td>{table_name(comp['table'])}: {_e(comp['better_label'])} <i>{_e(comp['relation'])}"
@@ -146,7 +154,7 @@ def _claims_section(claims: list[dict]) -> str:
                         f"<td class=\"n\">{repro}</td><td>{_badge(comp['verdict'])}</td></tr>")
         parts.append(f'<div class="claim" id="claim-{_e(c["key"])}"><h3>{_badge(c["verdict"])}{_e(c["text"])}</h3>'
                      f'<p class="note">Source: {_e(c["source"])}.</p><table><tr><th>Comparison</th><th>Dataset</th>'
-                     "<th>Paper difference</th><th>Reproduced difference (95% CI)</th><th>Verdict</th></tr>"
+                     "<th>Paper difference</th><th>Reproduced difference (interval, level)</th><th>Verdict</th></tr>"
                      + "".join(rows) + "</table></div>")
     return "\n".join(parts) + "</section>"
 
@@ -178,9 +186,16 @@ def _provenance_section(p: dict) -> str:
         ["Question", "Choice (this preset)", "Why"],
         [[_e(c["topic"]), _e(c["choice"]), f'<a href="../{_e(c["doc"])}">{_e(c["doc"])}</a>']
          for c in p["interpretation"]]))
+    pin = p.get("cpu_kernels")
+    if pin:
+        parts.append("<h3>CPU kernels</h3>" + _kv([
+            ("Pinned setting (CPU presets)", _e(", ".join(f"{k}={v}" for k, v in pin["pinned"].items()))),
+            ("This machine's CPU", _e(f"{pin['cpu'].get('vendor', '')} {pin['cpu'].get('model', '')}: "
+                                      f"{' '.join(pin['cpu'].get('instruction_sets', []))}")),
+            ("Training runs with the pinned setting", _e(pin["runs"]))]))
     if p["training"]:
         parts.append("<h3>Training runs</h3>" + _list_table(
-            ["Experiment", "Epochs", "Training time (s)", "Clips/s", "Processes", "Per-device batch x accumulation",
+            ["Run", "Epochs", "Training time (s)", "Clips/s", "Processes", "Per-device batch x accumulation",
              "Peak GPU memory (MB)"],
             [[f"<code>{_e(t['experiment'])}</code>", t["epochs"], _opt(t["train_s"]), _opt(t["clips_per_s"]),
               t["processes"], (f"{t['per_device_batch']} x {t['accumulation']}" if t["per_device_batch"] else "-"),
@@ -203,13 +218,17 @@ def render(frames: dict[str, pd.DataFrame], missing: dict[str, str], claims: lis
             f'<p class="meta">params.yaml hash <code>{_e(provenance["params_hash"])}</code>, generated '
             f'{_e(provenance["generated_utc"])} UTC.</p>']
     if provenance["synthetic_data"]:
-        head.append('<p class="warn">Synthetic preset: the pipeline runs on stand-in data, so the paper\'s values '
-                    "are for different datasets and are shown for reference only; the claims' verdicts test the "
-                    "pipeline, not the paper.</p>")
+        head.append('<p class="warn">Synthetic preset: PIPELINE CHECKS ON STAND-IN DATA, not a reproduction of the '
+                    "paper. The paper's values are for other datasets and are shown for reference only (deltas are "
+                    "not wins or losses); the claims' verdicts test the pipeline, not the paper.</p>")
     head.append(f'<nav><a href="#claims">Claims</a> {nav} <a href="#curves">Training curves</a> '
                 '<a href="#provenance">Provenance</a></nav>')
+    head.append('<p class="meta">Engineering pages: <a href="full_size.md">full-size run on one GPU (Table 1 '
+                'variants, preset gpu_synthetic)</a> · <a href="performance.md">GPU throughput</a> · '
+                '<a href="rehearsal.md">rehearsal of the paper preset</a></p>')
+    synthetic = provenance["synthetic_data"]
     body = head + [_claims_section(claims)]
-    body += [_table_section(t, df, figures["tables"].get(t), missing.get(t)) for t, df in frames.items()]
+    body += [_table_section(t, df, figures["tables"].get(t), missing.get(t), synthetic) for t, df in frames.items()]
     curves = "".join(f'<figure><img src="{_e(src)}" alt="training curves of {_e(e)}"><figcaption>{_e(e)}'
                      "</figcaption></figure>" for e, src in figures["curves"].items())
     body.append('<section id="curves"><h2>Training curves</h2><p class="note">Loss and top-1 on the training clips '

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import pandas as pd  # noqa: E402
 
+from ctm import paths  # noqa: E402
 from ctm.fileio import atomic_write  # noqa: E402
 from ctm.report.cells import read_log  # noqa: E402
 from ctm.report.paper import DATASET_NAMES, PAPER_TABLES  # noqa: E402
@@ -73,19 +74,24 @@ def plot_table(table: str, df: pd.DataFrame, path: str | Path, synthetic: bool) 
     return _save(fig, Path(path))
 
 
-def plot_curves(experiment: str, log_path: str | Path, path: str | Path) -> Path | None:
-    """Training loss and training top-1 per epoch from log.jsonl, with dotted lines where the lr changes.
-    None (no figure) if the log is absent or empty."""
-    records = read_log(Path(log_path))
-    if not records:
+def plot_curves(experiment: str, log_paths: list[Path], path: str | Path) -> Path | None:
+    """Training loss and training top-1 per epoch from each seed's log.jsonl (one line per seed), with dotted lines
+    where the lr changes. None (no figure) if no log exists or all are empty."""
+    runs = [(p.parent.name, read_log(p)) for p in log_paths]
+    runs = [(name, records) for name, records in runs if records]
+    if not runs:
         return None
-    epochs = [r["epoch"] for r in records]
     fig, (ax_loss, ax_top1) = plt.subplots(1, 2, figsize=(6, 2.4))
-    ax_loss.plot(epochs, [r["loss"] for r in records], marker="o", ms=3, color="#d62728")
+    for k, (name, records) in enumerate(runs):
+        epochs = [r["epoch"] for r in records]
+        shade = 0.35 + 0.65 * (k + 1) / len(runs)
+        ax_loss.plot(epochs, [r["loss"] for r in records], marker="o", ms=2, color="#d62728", alpha=shade,
+                     label=name)
+        ax_top1.plot(epochs, [r["top1"] for r in records], marker="o", ms=2, color=REPRO_COLOR, alpha=shade)
     ax_loss.set_ylabel("training loss")
-    ax_top1.plot(epochs, [r["top1"] for r in records], marker="o", ms=3, color=REPRO_COLOR)
     ax_top1.set_ylabel("training top-1 (%)")
     ax_top1.set_ylim(0, 100)
+    records = runs[0][1]
     changes = [b["epoch"] for a, b in zip(records, records[1:], strict=False) if b.get("lr") != a.get("lr")]
     for ax in (ax_loss, ax_top1):
         ax.set_xlabel("epoch", fontsize=8)
@@ -94,13 +100,15 @@ def plot_curves(experiment: str, log_path: str | Path, path: str | Path) -> Path
         ax.grid(alpha=0.3)
         for e in changes:
             ax.axvline(e - 0.5, color="#757575", ls=":", lw=1)
-    fig.suptitle(f"{experiment} (dotted: lr decay)", fontsize=9)
+    if len(runs) > 1:
+        ax_loss.legend(fontsize=6, frameon=False)
+    fig.suptitle(f"{experiment}, {len(runs)} seed(s) (dotted: lr decay)", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path), tight=False)
 
 
 def write_figures(frames: dict[str, pd.DataFrame | None], runs_dir: str | Path, figures_dir: str | Path,
-                  synthetic: bool, experiments: list[str]) -> dict[str, list[str]]:
+                  synthetic: bool, experiments: list[str], seeds: list[int] = (0,)) -> dict[str, list[str]]:
     """figures_dir/<table>.png for each table with a frame, figures_dir/curves/<experiment>.png for each experiment
     with a log. Returns {"tables": {table: path}, "curves": {experiment: path}} (paths relative to figures_dir's
     parent, as index.html references them)."""
@@ -110,7 +118,8 @@ def write_figures(frames: dict[str, pd.DataFrame | None], runs_dir: str | Path, 
               for t, df in frames.items() if df is not None}
     curves = {}
     for e in experiments:
-        png = plot_curves(e, Path(runs_dir) / e / "log.jsonl", figures_dir / "curves" / f"{e}.png")
+        logs = [Path(runs_dir) / paths.run_name(e, s) / paths.TRAIN_LOG for s in seeds]
+        png = plot_curves(e, logs, figures_dir / "curves" / f"{e}.png")
         if png is not None:
             curves[e] = f"{rel}/curves/{png.name}"
     return {"tables": tables, "curves": curves}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm import cpu_kernels, paths
 from ctm.config import Config
 from ctm.fileio import save_json
 from ctm.report.cells import ReportError, read_log
@@ -28,12 +29,19 @@ def _git(args: list[str], repo: Path) -> str | None:
     return out.stdout.strip()
 
 
+# What the pipeline itself rewrites while it runs: committed outputs (reports/) and the lock file DVC updates. A
+# change there is the run in progress, not a change to the code or params that made it.
+GENERATED = ("reports/", "dvc.lock")
+
+
 def git_state(repo: str | Path = ".") -> dict:
-    """{"commit": sha or None, "dirty": bool or None (uncommitted changes to tracked files)}."""
+    """{"commit": sha or None, "dirty": bool or None (uncommitted changes to tracked files other than GENERATED)}."""
     repo = Path(repo)
     commit = _git(["rev-parse", "HEAD"], repo)
     status = _git(["status", "--porcelain", "--untracked-files=no"], repo) if commit else None
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    changed = [] if status is None else [line[3:] for line in status.splitlines() if line.strip()]
+    return {"commit": commit,
+            "dirty": None if status is None else any(not f.startswith(GENERATED) for f in changed)}
 
 
 def cpu_model() -> str:
@@ -144,18 +152,21 @@ def interpretation(cfg: Config) -> list[dict]:
                         "choice": f"{r.batch_size}, lr {r.lr:g}, x{r.lr_gamma:g} at epochs {r.lr_milestones}, "
                                   f"partial BN: {r.freeze_bn}", "doc": doc})
     choices.append({"topic": "Confidence intervals and claim verdicts",
-                    "choice": "Wilson 95% per run; t interval / pooled Wilson for 3-split means; Newcombe/MOVER "
-                              "for differences", "doc": "docs/report.md"})
+                    "choice": f"{len(cfg.seeds)} seed(s) per model; a cell's interval is the wider of the t interval "
+                              "over seeds (splits) and Wilson's; claims: paired bootstrap over videos and seeds, "
+                              "Bonferroni within each claim", "doc": "docs/report.md"})
     return choices
 
 
-def training(runs_dir: str | Path, experiments: list[str]) -> list[dict]:
-    """Per experiment with a log.jsonl: epochs, summed epoch time, mean clips/s, processes, peak GPU memory."""
+def training(runs_dir: str | Path, runs: list[str]) -> list[dict]:
+    """Per run (experiment/seed<k>) with a log.jsonl: epochs, summed epoch time, mean clips/s, processes, peak GPU
+    memory and whether its CPU kernels were pinned (ctm.cpu_kernels)."""
     out = []
-    for e in experiments:
+    for e in runs:
         log = read_log(Path(runs_dir) / e / "log.jsonl")
         if log:
-            out.append({"experiment": e, "epochs": len(log), "train_s": sum(r.get("epoch_time_s", 0.0) for r in log),
+            out.append({"experiment": e, "epochs": len(log), "cpu_kernels": log[-1].get("cpu_kernels"),
+                        "train_s": sum(r.get("epoch_time_s", 0.0) for r in log),
                         "clips_per_s": sum(r["clips_per_s"] for r in log) / len(log),
                         "processes": log[-1].get("processes", 1), "per_device_batch": log[-1].get("per_device_batch"),
                         "accumulation": log[-1].get("accumulation"),
@@ -167,6 +178,7 @@ def collect(cfg: Config, logs_dir: str | Path | None, runs_dir: str | Path, repo
     """Everything above as one JSON-able dict; `hardware` is the machine that writes the report (training jobs
     record their processes and GPU memory in `training`)."""
     jobs, note = benchmarks(logs_dir)
+    runs = training(runs_dir, [paths.run_name(e, s) for e in cfg.experiments for s in cfg.seeds])
     return {
         "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_state(repo),
@@ -178,9 +190,18 @@ def collect(cfg: Config, logs_dir: str | Path | None, runs_dir: str | Path, repo
         "software": software(),
         "jobs": jobs,
         "jobs_note": note,
-        "training": training(runs_dir, list(cfg.experiments)),
+        "training": runs,
+        "cpu_kernels": kernels_record(runs),
         "interpretation": interpretation(cfg),
     }
+
+
+def kernels_record(runs: list[dict]) -> dict:
+    """The pinned CPU-kernel setting, this machine's instruction sets, and how many CPU runs used the setting."""
+    on_cpu = [r for r in runs if r.get("cpu_kernels") is not None]
+    pinned = sum(r["cpu_kernels"] == "pinned" for r in on_cpu)
+    return {"pinned": cpu_kernels.PINNED, "cpu": cpu_kernels.cpu_flags(),
+            "runs": f"{pinned} of {len(on_cpu)} CPU runs" if on_cpu else "no CPU runs"}
 
 
 def write_provenance(cfg: Config, out_dir: str | Path, logs_dir: str | Path | None, runs_dir: str | Path,

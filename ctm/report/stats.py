@@ -1,4 +1,6 @@
-"""The report's statistics: the interval of a mean over splits, and the interval of a difference of two results.
+"""The report's statistics: the interval of a mean over splits, the interval of a difference of two results (the
+claims' fallback where a cell has no per-video predictions; ctm.report.paired is the paired rule), normal quantiles
+and the Bonferroni split of a claim's error rate.
 
 All values are in percent. The single-run interval (Wilson's score interval on top-1) comes from
 ctm.intervals; docs/report.md explains each choice.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from fractions import Fraction
 
 from ctm.intervals import Z95
 
@@ -47,3 +50,22 @@ def difference_interval(a: float, a_low: float, a_high: float,
     low = d - math.sqrt((a - a_low) ** 2 + (b_high - b) ** 2)
     high = d + math.sqrt((a_high - a) ** 2 + (b - b_low) ** 2)
     return d, low, high
+
+
+def normal_quantile(p: float) -> float:
+    """The p quantile of the standard normal distribution (statistics.NormalDist: plain Python, the same everywhere)."""
+    return statistics.NormalDist().inv_cdf(p)
+
+
+def bonferroni_alpha(family: int, alpha: Fraction = Fraction(1, 20)) -> Fraction:
+    """Each of `family` comparisons' error rate when their family's is at most `alpha`: alpha / family (exact)."""
+    if family < 1:
+        raise ValueError(f"a family has at least one comparison, got {family}")
+    return Fraction(alpha) / family
+
+
+def widen(d: float, low: float, high: float, alpha: float | Fraction) -> tuple[float, float]:
+    """A 95% interval [low, high] around d stretched to level 1 - alpha: each arm times z(1 - alpha/2) / z(0.975).
+    Exact for normal (Wald) intervals, close for Wilson's and MOVER's at the sizes of the report."""
+    factor = normal_quantile(1 - float(alpha) / 2) / Z95
+    return d - factor * (d - low), d + factor * (high - d)

@@ -19,9 +19,10 @@ from ctm.report.cells import ModelCost, ReportError, read_cell
 from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, REFERENCES, TOP1, PaperTable
 
 COLUMNS = [
-    "row", "column", "kind", "label", "paper", "reproduced", "std", "splits", "ci_low", "ci_high", "delta",
-    "experiment", "preset", "train_videos", "val_videos", "train_missing", "val_missing", "paper_train_videos",
-    "paper_val_videos", "views_per_video", "averaging", "reduction", "params_m", "gflops", "clips_per_s",
+    "row", "column", "kind", "label", "paper", "reproduced", "seeds", "seed_std", "seed_min", "seed_max", "std",
+    "splits", "ci_low", "ci_high", "delta", "experiment", "preset", "train_videos", "val_videos", "train_missing",
+    "val_missing", "paper_train_videos", "paper_val_videos", "views_per_video", "averaging", "reduction", "params_m",
+    "gflops",
 ]
 REPRODUCED, REPORTED, NOT_CONFIGURED, NOT_RUN = "reproduced", "reported", "not_configured", "not_run"
 
@@ -51,7 +52,7 @@ def _check_cells(cfg: Config, table: str, paper: PaperTable) -> dict[str, dict[s
 
 
 def table_frame(cfg: Config, table: str, runs_dir: str | Path, cost: ModelCost) -> pd.DataFrame:
-    """One row per cell of the paper's table, reading runs_dir/<experiment or group>/metrics.json (and log.jsonl);
+    """One row per cell of the paper's table, reading runs_dir/<experiment or group>/metrics.json (ctm aggregate);
     `cost` gives the networks' params and GFLOPs (ctm.report.cells.ModelCost)."""
     paper = paper_table(table)
     cells = _check_cells(cfg, table, paper)
@@ -71,9 +72,10 @@ def table_frame(cfg: Config, table: str, runs_dir: str | Path, cost: ModelCost) 
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    for c in ("paper", "reproduced", "std", "ci_low", "ci_high", "delta", "params_m", "gflops", "clips_per_s"):
+    for c in ("paper", "reproduced", "seed_std", "seed_min", "seed_max", "std", "ci_low", "ci_high", "delta",
+              "params_m", "gflops"):
         df[c] = df[c].astype(float)
-    for c in ("splits", "train_videos", "val_videos", "train_missing", "val_missing", "paper_train_videos",
+    for c in ("seeds", "splits", "train_videos", "val_videos", "train_missing", "val_missing", "paper_train_videos",
               "paper_val_videos", "views_per_video", "reduction"):
         df[c] = df[c].astype("Int64")  # literature rows leave them empty
     return df
@@ -106,10 +108,13 @@ def fmt_count(v) -> str:
 
 
 def format_reproduced(r) -> str:
-    """'84.01 (79.4-87.8)', or for a 3-split mean '96.10 ± 0.40 sd, 3 splits (95.1-97.1)'; '' if not reproduced."""
+    """'84.01 (79.4-87.8)'; over seeds '84.01 ± 2.10 sd, 3 seeds (79.4-87.8)', and for a 3-split mean
+    '96.10 ± 0.40 sd, 3 splits (95.1-97.1)' (the sd over seeds first); a word if not reproduced."""
     if r.kind != REPRODUCED:
         return {REPORTED: "reported", NOT_RUN: "not run yet"}.get(r.kind, "not configured")
-    spread = f" ± {r.std:.2f} sd, {int(r.splits)} splits" if r.splits > 1 else ""
+    parts = [f"± {r.seed_std:.2f} sd, {int(r.seeds)} seeds"] * int(r.seeds > 1)
+    parts += [f"± {r.std:.2f} sd, {int(r.splits)} splits"] * int(r.splits > 1)
+    spread = (" " + "; ".join(parts)) if parts else ""
     return f"{r.reproduced:.2f}{spread} ({r.ci_low:.1f}-{r.ci_high:.1f})"
 
 
@@ -130,11 +135,12 @@ def interval_note(df: pd.DataFrame) -> str:
     if rep.empty:
         return ""
     first = rep.iloc[0]
-    text = (f"Top-1 of {first.views_per_video} views per video ({first.averaging}); the interval is Wilson's 95% "
-            "score interval over the test videos")
-    if (rep.splits > 1).any():
-        text += ("; for a mean over splits it is the wider of the t interval of the mean (mean ± t(n-1)·sd/√n) and "
-                 "Wilson's interval of all splits' videos pooled")
+    runs = (f"the mean over {int(first.seeds)} training runs (seeds) of each model, ± their sd; "
+            if first.seeds > 1 else "one training run per model; ")
+    text = (f"Top-1 of {first.views_per_video} views per video ({first.averaging}), {runs}a 3-split mean also "
+            "gives the sd over its splits. The 95% interval is the percentile interval of a bootstrap that draws the "
+            "test videos and the seeds with replacement (all splits' videos pooled for a 3-split mean), the claims' "
+            "procedure for one cell")
     return text + f". CTM paths reduce channels by C1/C2 = {first.reduction}."
 
 
@@ -171,23 +177,25 @@ def to_markdown(cfg: Config, table: str, df: pd.DataFrame) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     rep = df[df.kind == REPRODUCED]
     if not rep.empty:
-        lines += ["", "| Model | " + ("Dataset | " if multi else "") + "Experiment | Train / val videos (paper) | "
-                      "Missing train / val | Params (M) | GFLOPs | Training clips/s |",
+        lines += ["", "| Model | " + ("Dataset | " if multi else "") + "Experiment | Seeds: top-1 min-max | "
+                      "Train / val videos (paper) | Missing train / val | Params (M) | GFLOPs |",
                   "|---|---|" + ("---|" if multi else "") + "---:|---:|---:|---:|---:|"]
         for r in rep.itertuples():
             dataset = f"{paper.columns[r.column].header} | " if multi else ""
             lines.append(
-                f"| {r.label} | {dataset}`{r.experiment}` | {fmt_count(r.train_videos)} / "
+                f"| {r.label} | {dataset}`{r.experiment}` | {fmt_count(r.seeds)}: {fmt_num(r.seed_min)}-"
+                f"{fmt_num(r.seed_max)} | {fmt_count(r.train_videos)} / "
                 f"{fmt_count(r.val_videos)} ({fmt_count(r.paper_train_videos)} / {fmt_count(r.paper_val_videos)}) | "
                 f"{fmt_count(r.train_missing)} / {fmt_count(r.val_missing)} | {fmt_num(r.params_m)} | "
-                f"{fmt_num(r.gflops)} | {fmt_num(r.clips_per_s, 1)} |")
+                f"{fmt_num(r.gflops)} |")
     notes = [interval_note(df),
              "Videos: those used (listed and present) beside the paper's; a 3-split mean sums its splits. Params and "
              "forward FLOPs per clip at the preset's input (1 multiply-add = 2 FLOPs; `ctm model-info`). Training "
-             "clips/s: mean over the epochs of log.jsonl.", paper.note,
+             "throughput and wall times depend on the machine: they are in provenance.json, not here.", paper.note,
              backbones_note(paper)]
     if cfg.preset.synthetic:
-        notes.append("On a synthetic preset the paper column is for reference only: the data differ.")
+        notes.append("On a synthetic preset these are pipeline checks on stand-in data, not a reproduction of the "
+                     "paper: the paper column is for reference only and the deltas are not wins or losses.")
     refs = sorted({n for r in paper.rows.values() if r.literature for n in r.refs})
     if refs:
         notes.append("Literature rows are quoted from the paper (\"reported\"), not reproduced. References (the "

@@ -43,3 +43,55 @@ def test_cli(tmp_path, capsys):
     assert json.loads((tmp_path / "agg.json").read_text())["top1"] == pytest.approx(72.0)
     assert main(["aggregate", str(paths[0]), "--out", str(tmp_path / "x.json")]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def _write_run(runs, experiment, seed, top1, preset="embedded", num_videos=100):
+    path = runs / experiment / f"seed{seed}" / "metrics.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"experiment": experiment, "seed": seed, "preset": preset, "top1": top1,
+                                "top5": 99.0, "num_videos": num_videos, "num_val_missing": 1,
+                                "num_train_videos": 300, "num_train_missing": 2, "views_per_video": 6,
+                                "averaging": "softmax_mean", "reduction": 4}))
+
+
+def test_a_cell_is_the_mean_over_seeds_and_a_group_over_splits_and_seeds(tmp_path, tiny_params):
+    from ctm.config import parse_config
+    from ctm.engine.aggregate import aggregate_cell
+
+    cfg = parse_config(tiny_params)
+    assert cfg.seeds == [0, 1]
+    runs = tmp_path / "runs"
+    for seed, top1 in zip(cfg.seeds, [60.0, 80.0], strict=True):
+        _write_run(runs, "mk200_r50_tsn", seed, top1)
+    cell = aggregate_cell(cfg, "mk200_r50_tsn", runs)
+    assert cell["top1"] == pytest.approx(70.0) and cell["top1_seed_std"] == pytest.approx(statistics.stdev([60, 80]))
+    assert cell["top1_per_seed"] == [60.0, 80.0] and cell["top1_std"] is None
+    assert cell["num_videos"] == 100 and cell["runs"] == [f"mk200_r50_tsn/seed{s}" for s in cfg.seeds]
+    assert json.loads((runs / "mk200_r50_tsn" / "metrics.json").read_text()) == cell
+
+    members = cfg.groups["ucf101_r101_tsn"]
+    for split, member in enumerate(members):
+        for seed in cfg.seeds:
+            _write_run(runs, member, seed, 50.0 + 10 * split + seed)
+    group = aggregate_cell(cfg, "ucf101_r101_tsn", runs)
+    assert group["top1_per_split"] == pytest.approx([50.5, 60.5, 70.5])  # each split's mean over seeds
+    assert group["top1_per_seed"] == pytest.approx([60.0, 61.0])  # each seed's 3-split mean
+    assert group["top1"] == pytest.approx(60.5) and group["top1_std"] == pytest.approx(10.0)
+    assert group["top1_seed_std"] == pytest.approx(statistics.stdev([60, 61])) and group["num_videos"] == 300
+
+
+def test_a_cell_refuses_a_run_of_another_seed_or_a_missing_one(tmp_path, tiny_params):
+    from ctm.config import parse_config
+    from ctm.engine.aggregate import aggregate_cell
+    from ctm.errors import MissingInputError
+
+    cfg = parse_config(tiny_params)
+    runs = tmp_path / "runs"
+    _write_run(runs, "mk200_r50_tsn", 0, 60.0)
+    with pytest.raises(MissingInputError, match="seed1/metrics.json: no metrics"):
+        aggregate_cell(cfg, "mk200_r50_tsn", runs)
+    _write_run(runs, "mk200_r50_tsn", 1, 60.0)
+    path = runs / "mk200_r50_tsn" / "seed1" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "seed": 0}))
+    with pytest.raises(AggregateError, match="expected 'mk200_r50_tsn' seed 1"):
+        aggregate_cell(cfg, "mk200_r50_tsn", runs)

@@ -2,8 +2,9 @@ import subprocess
 
 import pytest
 
+from ctm import cpu_kernels
 from ctm.report.cells import ReportError
-from ctm.report.provenance import benchmarks, collect, git_state, interpretation
+from ctm.report.provenance import benchmarks, collect, git_state, interpretation, kernels_record, training
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -55,9 +56,34 @@ def test_interpretation_choices_follow_the_preset(tiny_cfg, runs):
     assert f"C1 / {cfg.preset.model.reduction}" in choices["Channels inside the CTM paths"]["choice"]
     assert str(k600.lr_milestones) in next(c["choice"] for t, c in choices.items() if "Kinetics-600 lr" in t)
     assert all(c["doc"].startswith("docs/") for c in choices.values())
+    assert choices["Confidence intervals and claim verdicts"]["choice"].startswith("3 seed(s) per model")
     prov = collect(cfg, None, runs)
     assert prov["hardware"]["cores"] >= 1 and prov["software"]["torch"]
-    assert prov["training"][0]["epochs"] == 3 and prov["jobs_note"].startswith("no logs folder")
+    assert prov["jobs_note"].startswith("no logs folder")
+
+
+def test_training_is_recorded_per_run(tiny_cfg, runs):
+    """One record per (experiment, seed) with a log, in params.yaml's order: the machine-dependent throughput lives
+    here, not in the tables."""
+    cfg, _ = tiny_cfg
+    prov = collect(cfg, None, runs)
+    assert [t["experiment"] for t in prov["training"]] == [f"{e}/seed{s}" for e in cfg.experiments for s in (0, 1, 2)]
+    by_run = {t["experiment"]: t for t in prov["training"]}
+    for seed in (0, 1, 2):  # the fixture's epochs run at 10, 20, 30 clips/s plus the seed, 1 s each
+        t = by_run[f"mk200_r50_tsn/seed{seed}"]
+        assert (t["epochs"], t["train_s"], t["clips_per_s"]) == (3, 3.0, pytest.approx(20.0 + seed))
+        assert (t["cpu_kernels"], t["processes"], t["per_device_batch"], t["accumulation"]) == ("pinned", 1, 4, 1)
+    n = 3 * len(cfg.experiments)
+    assert prov["cpu_kernels"]["runs"] == f"{n} of {n} CPU runs"
+    assert prov["cpu_kernels"]["pinned"] == cpu_kernels.PINNED
+    assert training(runs, ["absent/seed0", "mk200_r50_tsn/seed1"])[0]["experiment"] == "mk200_r50_tsn/seed1"
+
+
+def test_kernels_record_counts_the_cpu_runs():
+    runs = [{"cpu_kernels": "pinned"}, {"cpu_kernels": "unpinned"}, {"cpu_kernels": None}, {"cpu_kernels": "pinned"}]
+    assert kernels_record(runs)["runs"] == "2 of 3 CPU runs"  # None: a GPU run
+    assert kernels_record([{"cpu_kernels": None}])["runs"] == kernels_record([])["runs"] == "no CPU runs"
+    assert set(kernels_record([])) == {"pinned", "cpu", "runs"}
 
 
 def test_gpu_names_from_nvidia_smi_as_cuda_would_see_them(tmp_path, monkeypatch):

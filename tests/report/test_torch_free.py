@@ -1,5 +1,6 @@
 """ctm.report imports no torch, not even lazily: in a process where `import torch` fails, every module of ctm.report
-imports, the tables come out as in a process with torch (given the networks' costs), and `ctm report --site` runs."""
+imports, the tables come out as in a process with torch (given the networks' costs), and `ctm report --site` runs
+(reading every run's predictions.csv and log.jsonl of the 3-seed fixture)."""
 
 import json
 import pkgutil
@@ -11,10 +12,19 @@ import ctm.report
 
 REPO = Path(__file__).resolve().parents[2]
 
-# sys.modules["torch"] = None makes `import torch` (and `import torch.nn`, ...) raise ImportError.
+# A finder first on sys.meta_path makes `import torch` (and `import torch.nn`, ...) raise ImportError, as where torch
+# is not installed. (Not sys.modules["torch"] = None: that puts the name "torch" in sys.modules, which
+# ctm.cpu_kernels.pin(), run by the CLI for a CPU preset, takes for torch already imported.)
 SCRIPT = """
-import importlib, json, sys
-sys.modules["torch"] = None
+import importlib, importlib.abc, json, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"no torch in this process: import {name}")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
 names = sys.argv[1].split(",")
 for name in names:
     importlib.import_module(name)
@@ -26,7 +36,7 @@ cfg, costs = load_config(params), json.loads(costs)
 for table in cfg.tables:
     write_table(cfg, table, runs, out, lambda experiment: costs[experiment])
 code = main(["report", "--site", "--params", params, "--runs-dir", runs, "--out", out, "--no-progress"])
-assert sys.modules["torch"] is None, "something put torch back"
+assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
 sys.exit(code)
 """
 

@@ -20,33 +20,42 @@ def test_report_stages_depend_on_the_tables_cells():
     for table, spec in cfg.tables.items():
         stage = stages()[f"report_{table}"]
         names = spec.names()
-        members = [m for n in names for m in cfg.members(n)]
+        runs = [f"{m}/seed{s}" for n in names for m in cfg.members(n) for s in cfg.seeds]
         metrics = {d for d in stage["deps"] if d.endswith("metrics.json")}
-        logs = {d for d in stage["deps"] if d.endswith("log.jsonl")}
+        predictions = {d for d in stage["deps"] if d.endswith("predictions.csv")}
         assert metrics == {f"results/${{preset}}/runs/{n}/metrics.json" for n in names}
-        assert logs == {f"results/${{preset}}/runs/{m}/log.jsonl" for m in members}
+        assert predictions == {f"results/${{preset}}/runs/{r}/predictions.csv" for r in runs}
         assert stage["cmd"].startswith(f"ctm report --table {table} ")
     site = stages()["report_site"]
     tables = {f"results/${{preset}}/tables/{t}.csv" for t in cfg.tables}
-    assert {d for d in site["deps"] if d.endswith(".csv")} == tables
+    assert {d for d in site["deps"] if d.endswith(".csv") and "/tables/" in d} == tables
+    predictions = {d for d in site["deps"] if d.endswith("predictions.csv")}  # the claims' paired tests
+    assert predictions == {f"results/${{preset}}/runs/{m}/seed{s}/predictions.csv" for t in cfg.tables.values()
+                           for n in t.names() for m in cfg.members(n) for s in cfg.seeds}
 
 
-def test_aggregate_stages_read_their_groups_members():
+def test_aggregate_stages_read_every_run_of_their_cell():
     cfg = load_config(REPO / "params.yaml")
-    for group, members in cfg.groups.items():
-        stage = stages()[f"aggregate_{group}"]
-        assert stage["cmd"] == f"ctm aggregate --group {group} --preset ${{preset}}"
+    cells = {n for t in cfg.tables.values() for n in t.names()}
+    for cell in cells:
+        stage = stages()[f"aggregate_{cell}"]
+        assert stage["cmd"] == f"ctm aggregate --cell {cell} --preset ${{preset}}"
         assert {d for d in stage["deps"] if d.endswith("metrics.json")} == {
-            f"results/${{preset}}/runs/{m}/metrics.json" for m in members}
-    assert not [k for k in stages() if k.startswith("aggregate_") and k[len("aggregate_"):] not in cfg.groups]
+            f"results/${{preset}}/runs/{m}/seed{s}/metrics.json" for m in cfg.members(cell) for s in cfg.seeds}
+    assert {k[len("aggregate_"):] for k in stages() if k.startswith("aggregate_")} == cells
 
 
-def test_train_and_evaluate_cover_every_experiment():
-    s = stages()
-    assert s["train"]["foreach"] == "${experiments}" == s["evaluate"]["foreach"]
-    assert s["finetune"]["foreach"] == "${finetuned}" == s["evaluate_finetuned"]["foreach"]
-    assert "results/${preset}/runs/${item.init}/checkpoint.pt" in s["finetune"]["do"]["deps"]
-    assert "--init-checkpoint results/${preset}/runs/${item.init}/checkpoint.pt" in s["finetune"]["do"]["cmd"]
+def test_train_and_evaluate_cover_every_experiment_and_seed():
+    s, cfg = stages(), load_config(REPO / "params.yaml")
+    runs = {(e["experiment"], e["seed"]) for e in s["train"]["foreach"].values()}
+    assert runs == {(e, seed) for e, x in cfg.experiments.items() if x.init is None for seed in cfg.seeds}
+    assert s["train"]["foreach"] == s["evaluate"]["foreach"]
+    tuned = {(e["experiment"], e["seed"], e["init"]) for e in s["finetune"]["foreach"].values()}
+    assert tuned == {(e, seed, x.init) for e, x in cfg.experiments.items() if x.init for seed in cfg.seeds}
+    assert s["finetune"]["foreach"] == s["evaluate_finetuned"]["foreach"]
+    parent = "results/${preset}/runs/${item.init}/seed${item.seed}/checkpoint.pt"
+    assert parent in s["finetune"]["do"]["deps"] and f"--init-checkpoint {parent}" in s["finetune"]["do"]["cmd"]
+    assert "--seed ${item.seed}" in s["train"]["do"]["cmd"]
 
 
 def test_data_stages_cover_every_dataset_of_every_preset():

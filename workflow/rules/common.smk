@@ -100,20 +100,34 @@ def experiment_weights(wildcards):
 
 
 def parent_checkpoint(wildcards):
-    """A fine-tuning experiment waits for its parent's checkpoint (`init` in params.yaml)."""
+    """A fine-tuning run waits for its parent's run of the same seed (`init` in params.yaml)."""
     parent = CFG.experiment(wildcards.experiment).init
-    return [path(paths.checkpoint, parent)] if parent else []
+    return [path(paths.checkpoint, paths.run_name(parent, wildcards.seed))] if parent else []
 
 
 GROUPS_RE = "|".join(CFG.groups) or "^$"
 EXPERIMENTS_RE = "|".join(CFG.experiments)
+CELLS_RE = "|".join([*CFG.groups, *CFG.experiments])
+RUN = paths.run_name("{experiment}", "{seed}")  # one training run: an experiment and one of the preset's seeds
+
+
+def cell_runs(name):
+    """The runs behind a table cell: each member experiment (a group's splits) with each seed."""
+    return [paths.run_name(m, s) for m in CFG.members(name) for s in CFG.seeds]
 
 
 def table_inputs(wildcards):
-    """The metrics of each cell (an experiment's, or a group's 3-split mean) and the training logs behind them."""
+    """The metrics of each cell (its runs' mean: ctm aggregate) and its runs' predictions (the cell's interval)."""
     names = CFG.tables[wildcards.table].names()
-    members = [e for n in names for e in CFG.members(n)]
-    return [path(paths.metrics, n) for n in names] + [path(paths.train_log, e) for e in members]
+    runs = [r for n in names for r in cell_runs(n)]
+    return [path(paths.metrics, n) for n in names] + [path(paths.predictions, r) for r in runs]
+
+
+def site_inputs(wildcards):
+    """What the site reads besides the tables: every run's test predictions (the claims' paired tests) and training
+    log (the curves, the provenance's throughput)."""
+    runs = [r for n in dict.fromkeys(n for t in CFG.tables.values() for n in t.names()) for r in cell_runs(n)]
+    return [path(paths.predictions, r) for r in runs] + [path(paths.train_log, r) for r in runs]
 
 
 def test_params():
@@ -124,7 +138,7 @@ def test_params():
 
 def training_params(wildcards):
     """What decides a checkpoint: a change reruns training (Snakemake's params rerun trigger)."""
-    params = CFG.experiment_params(wildcards.experiment)
+    params = CFG.experiment_params(wildcards.experiment, int(wildcards.seed))
     params.pop("test")
     return params
 
@@ -149,19 +163,22 @@ def file_url(dataset, name):
     return resolve(CFG.dataset(dataset).files[name].url, paths.remote_dir(PRESET, dataset))
 
 
+# Every value put into a shell command of the rules is quoted (`{x:q}`; a list's items one by one): a URL or a name in
+# params.yaml holding a quote or a `;` stays one argument and runs nothing. Options are therefore lists of arguments.
+
+
 def checksum_args(dataset, name):
     spec, f = CFG.dataset(dataset), CFG.dataset(dataset).files[name]
-    args = [f"--sha256 {f.sha256}"] if f.sha256 else []
-    args += [f"--md5 {f.md5}"] if f.md5 else []
+    args = ["--sha256", f.sha256] if f.sha256 else []
+    args += ["--md5", f.md5] if f.md5 else []
     if spec.checksums:
-        args.append(f"--checksums {remote_dir(dataset)}/{spec.checksums}")
-    return " ".join(args)
+        args += ["--checksums", f"{remote_dir(dataset)}/{spec.checksums}"]
+    return args
 
 
 def extract_flags(dataset, name):
     f = CFG.dataset(dataset).files[name]
-    return " ".join([f"--strip-components {f.strip_components}"] * bool(f.strip_components)
-                    + ["--inner-rars"] * f.inner_rars)
+    return ["--strip-components", str(f.strip_components)] * bool(f.strip_components) + ["--inner-rars"] * f.inner_rars
 
 
 def annotation_files(wildcards):
@@ -187,3 +204,4 @@ def dataset_ready(wildcards):
 wildcard_constraints:
     dataset="|".join(DATASET_CLASSES),
     experiment=EXPERIMENTS_RE,
+    seed="|".join(str(s) for s in CFG.seeds),

@@ -1,14 +1,15 @@
-# 3-split means, the tables reviewers read (the paper's value beside the reproduced one), and the report site.
+# Each cell's mean over its runs (seeds, and a group's 3 splits), the tables reviewers read (the paper's value beside
+# the reproduced one), and the report site.
 
 
 rule aggregate:
     input:
-        lambda w: [path(paths.metrics, e) for e in CFG.groups[w.group]],
+        lambda w: [path(paths.metrics, r) for r in cell_runs(w.cell)],
         code=code_files("aggregate"),
     output:
-        path(paths.metrics, "{group}"),
+        path(paths.metrics, "{cell}"),
     wildcard_constraints:
-        group=GROUPS_RE,
+        cell=CELLS_RE,
     params:
         preset=PRESET,
     # Measured at the paper's size (benchmarks/results/h100/rehearsal/jobs.csv): aggregate 135 MB, report 740 MB,
@@ -17,13 +18,13 @@ rule aggregate:
         mem_mb=500,
         runtime=10,
     log:
-        job_log("aggregate", "{group}"),
+        job_log("aggregate", "{cell}"),
     benchmark:
-        job_benchmark("aggregate", "{group}")
+        job_benchmark("aggregate", "{cell}")
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm aggregate --group {wildcards.group} --preset {params.preset} > {log} 2>&1"
+        "ctm aggregate --cell {wildcards.cell:q} --preset {params.preset:q} > {log:q} 2>&1"
 
 
 rule report_table:
@@ -55,13 +56,14 @@ rule report_table:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --table {wildcards.table} --preset {params.preset} --out {params.reports} --archive {params.tables} "
-        "> {log} 2>&1"
+        "ctm report --table {wildcards.table:q} --preset {params.preset:q} --out {params.reports:q} "
+        "--archive {params.tables:q} > {log:q} 2>&1"
 
 
 rule report_site:
     input:
         expand(path(paths.table_archive, "{table}", "csv"), table=TABLES),
+        site_inputs,
         code=code_files("report_site"),
     output:
         html=report(f"{REPORTS}/index.html", caption="../report/index.rst", category="Report"),
@@ -87,5 +89,6 @@ rule report_site:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --site --preset {params.preset} --out {params.reports} --tables {params.tables} --logs {params.logs} "
-        "> {log} 2>&1 && rm -rf {params.tables}/figures && cp -r {output.figures} {output.html} {params.tables}/"
+        "ctm report --site --preset {params.preset:q} --out {params.reports:q} --tables {params.tables:q} "
+        "--logs {params.logs:q} > {log:q} 2>&1 && rm -rf {params.tables:q}/figures "
+        "&& cp -r {output.figures:q} {output.html:q} {params.tables:q}/"

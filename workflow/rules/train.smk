@@ -1,4 +1,5 @@
-# Training and multi-view evaluation of every experiment of params.yaml.
+# Training and multi-view evaluation of every experiment of params.yaml, once per seed of the preset (`seeds`): a run
+# is results/<preset>/runs/<experiment>/seed<k>/; a fine-tuning's run of seed k starts from its parent's run of seed k.
 
 
 rule train:
@@ -8,14 +9,14 @@ rule train:
         weights=experiment_weights,
         code=code_files("train"),  # as dvc.yaml's deps: a change reruns training (ctm/pipeline/code.py)
     output:
-        checkpoint=path(paths.checkpoint, "{experiment}"),
-        log=path(paths.train_log, "{experiment}"),
+        checkpoint=path(paths.checkpoint, RUN),
+        log=path(paths.train_log, RUN),
     params:
         preset=PRESET,
         spec=training_params,
-        out=lambda w: run_dir(w.experiment),
+        out=lambda w: run_dir(paths.run_name(w.experiment, w.seed)),
         root=experiment_root,
-        init=lambda w: "".join(f" --init-checkpoint {c}" for c in parent_checkpoint(w)),
+        init=lambda w: [a for c in parent_checkpoint(w) for a in ("--init-checkpoint", c)],
         launcher=lambda w: launcher(experiment_gpus(w) if GPU else 1),
     # The command always uses one thread (bit-identical to `dvc repro`); `threads` paces the local scheduler and, on
     # SLURM, is the job's --cpus-per-task (a GPU job's data-loader workers: 8 per GPU).
@@ -28,14 +29,15 @@ rule train:
         mem_mb=lambda w: 4000 if not GPU else 32000 * experiment_gpus(w),
         runtime=30 if not GPU else 4320,
     log:
-        job_log("train", "{experiment}"),
+        job_log("train", RUN),
     benchmark:
-        job_benchmark("train", "{experiment}")
+        job_benchmark("train", RUN)
     conda:
         "../envs/ctm.yaml"
     shell:
-        "{params.launcher} train --experiment {wildcards.experiment} --preset {params.preset} --root {params.root} --store {input.store}"
-        "{params.init} --out {params.out} --threads 1 > {log} 2>&1"
+        "{params.launcher} train --experiment {wildcards.experiment:q} --seed {wildcards.seed:q} "
+        "--preset {params.preset:q} --root {params.root:q} --store {input.store:q} {params.init:q} --out {params.out:q} "
+        "--threads 1 > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -44,13 +46,13 @@ rule evaluate:
         checkpoint=rules.train.output.checkpoint,
         code=code_files("evaluate"),
     output:
-        metrics=path(paths.metrics, "{experiment}"),
-        predictions=path(paths.predictions, "{experiment}"),
-        confusion=path(paths.confusion, "{experiment}"),
+        metrics=path(paths.metrics, RUN),
+        predictions=path(paths.predictions, RUN),
+        confusion=path(paths.confusion, RUN),
     params:
         preset=PRESET,
         test=test_params(),
-        run=lambda w: run_dir(w.experiment),
+        run=lambda w: run_dir(paths.run_name(w.experiment, w.seed)),
         root=experiment_root,
     threads: cores_per_cpu_job() if not GPU else 8
     resources:
@@ -59,11 +61,11 @@ rule evaluate:
         mem_mb=4000 if not GPU else 32000,
         runtime=10 if not GPU else 240,
     log:
-        job_log("evaluate", "{experiment}"),
+        job_log("evaluate", RUN),
     benchmark:
-        job_benchmark("evaluate", "{experiment}")
+        job_benchmark("evaluate", RUN)
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm evaluate --experiment {wildcards.experiment} --preset {params.preset} --root {params.root} "
-        "--store {input.store} --run-dir {params.run} --threads 1 > {log} 2>&1"
+        "ctm evaluate --experiment {wildcards.experiment:q} --preset {params.preset:q} --root {params.root:q} "
+        "--store {input.store:q} --run-dir {params.run:q} --threads 1 > {log:q} 2>&1"
