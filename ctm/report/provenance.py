@@ -39,7 +39,8 @@ def git_state(repo: str | Path = ".") -> dict:
     repo = Path(repo)
     commit = _git(["rev-parse", "HEAD"], repo)
     status = _git(["status", "--porcelain", "--untracked-files=no"], repo) if commit else None
-    changed = [] if status is None else [line[3:] for line in status.splitlines() if line.strip()]
+    # "XY path" lines; _git strips the output, so the first line may have lost its leading space
+    changed = [] if status is None else [line.split(maxsplit=1)[-1] for line in status.splitlines() if line.strip()]
     return {"commit": commit,
             "dirty": None if status is None else any(not f.startswith(GENERATED) for f in changed)}
 

@@ -101,3 +101,25 @@ def test_gpu_names_from_nvidia_smi_as_cuda_would_see_them(tmp_path, monkeypatch)
         assert gpu_names() == names, visible
     monkeypatch.setenv("PATH", str(tmp_path / "none"))
     assert gpu_names() == []
+
+
+def test_a_tree_dirty_only_in_the_regenerated_outputs_is_clean(tmp_path):
+    """make tables rewrites reports/ (and dvc commit dvc.lock) while it runs: that is not an uncommitted change."""
+    import subprocess
+
+    from ctm.report.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("dvc.lock", "reports/table1.csv", "ctm.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("a\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x")
+    (tmp_path / "dvc.lock").write_text("b\n")  # the first line of `git status --porcelain`: " M dvc.lock"
+    (tmp_path / "reports/table1.csv").write_text("b\n")
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "ctm.py").write_text("b\n")
+    assert git_state(tmp_path)["dirty"] is True

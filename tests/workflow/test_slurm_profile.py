@@ -77,13 +77,14 @@ def place_inputs(root: Path, preset: str, trained: list[str], evaluated: list[st
         spec = cfg.pretrained(exp)
         if spec is not None and weights_url(spec) is not None:
             touch(root / paths.weights_dir(preset) / weights_file_name(spec))
+    seed = cfg.seeds[0]  # the preset's first run of each experiment
     for name in evaluated:  # the checkpoint (and log) of a finished training, newer than its inputs
-        run = root / paths.run_dir(preset, name)
+        run = root / paths.run_dir(preset, paths.run_name(name, seed))
         for out in ("checkpoint.pt", "log.jsonl"):
             touch(run / out)
             os.utime(run / out, (2e9, 2e9))
-        targets.append(str(paths.run_dir(preset, name) / "metrics.json"))
-    targets += [str(paths.run_dir(preset, name) / "checkpoint.pt") for name in trained]
+        targets.append(str(paths.metrics(preset, paths.run_name(name, seed))))
+    targets += [str(paths.checkpoint(preset, paths.run_name(name, seed))) for name in trained]
     return targets
 
 
@@ -156,8 +157,8 @@ def paper_jobs(request, project) -> tuple[dict, dict]:
     dataset = "hmdb51"
     download = next(iter(cfg.dataset(dataset).files))
     targets = place_inputs(root, "paper", trained, evaluated) + [f"resources/paper/downloads/{dataset}/{download}"]
-    names = {"train8": f"rule_train_wildcards_{trained[0]}", "train4": f"rule_train_wildcards_{trained[1]}",
-             "evaluate": f"rule_evaluate_wildcards_{evaluated[0]}",
+    names = {"train8": f"rule_train_wildcards_{trained[0]}_0", "train4": f"rule_train_wildcards_{trained[1]}_0",
+             "evaluate": f"rule_evaluate_wildcards_{evaluated[0]}_0",
              "download": f"rule_download_wildcards_{dataset}_{download}"}
     record = root.parent / f"sbatch-paper-{request.param}.jsonl"
     return names, submit(root, bin_dir, targets, INVOCATIONS[request.param], record)  # the profile's preset=paper
@@ -191,7 +192,7 @@ def test_gpu_synthetic_training_requests_a_gpu(project):
     targets = place_inputs(root, "gpu_synthetic", ["mk200_r50_tsn"], []) + ["resources/gpu_synthetic/remote/ucf101"]
     extra = ["--config", "preset=gpu_synthetic", *INVOCATIONS["command_line"]]
     jobs = submit(root, bin_dir, targets, extra, root.parent / "sbatch-gpu_synthetic.jsonl")
-    train = jobs["rule_train_wildcards_mk200_r50_tsn"]
+    train = jobs["rule_train_wildcards_mk200_r50_tsn_0"]
     assert_gpu_job(train, 1)
     assert "preset=gpu_synthetic" in train.wrap
     assert_cpu_job(jobs["rule_publish_synthetic_wildcards_ucf101"], 2)
