@@ -10,8 +10,8 @@ from workflow_project import make_project, run
 
 
 def checkpoint_hashes(root: Path) -> dict[str, str]:
-    return {p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((root / "results").glob("*/runs/*/checkpoint.pt"))}
+    return {str(p.parent.relative_to(root / "results")): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "results").glob("*/runs/*/seed*/checkpoint.pt"))}
 
 
 @pytest.fixture(scope="module")

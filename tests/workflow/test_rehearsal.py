@@ -48,8 +48,9 @@ def test_every_rule_of_the_paper_dag_runs(rehearsal_project):
                  "decode", "train", "evaluate", "aggregate", "report"):
         assert (logs / rule).is_dir(), rule
     experiments = list(params["experiments"]) + list(params["finetuned"])
-    assert sorted(p.stem for p in (logs / "train").glob("*.log")) == sorted(experiments)
-    assert sorted(p.stem for p in (logs / "evaluate").glob("*.log")) == sorted(experiments)
+    # one run per experiment: the rehearsal has the default single seed (logs/<preset>/train/<experiment>/seed0.log)
+    assert sorted(p.parent.name for p in (logs / "train").glob("*/seed0.log")) == sorted(experiments)
+    assert sorted(p.parent.name for p in (logs / "evaluate").glob("*/seed0.log")) == sorted(experiments)
     for table in params["tables"]:
         frame = pd.read_csv(root / "reports" / f"{table}.csv")
         assert (frame[frame["kind"] == "reproduced"]["preset"] == "rehearsal").all()
@@ -68,10 +69,11 @@ def test_standin_weights_are_fetched_verified_and_loaded(rehearsal_project):
 def test_limits_cap_epochs_steps_and_test_videos(rehearsal_project):
     root, params = rehearsal_project
     runs = root / "results" / "rehearsal" / "runs"
-    log = [json.loads(line) for line in (runs / "mk200_r50_ctm_res4x1" / "log.jsonl").read_text().splitlines()]
+    run = runs / "mk200_r50_ctm_res4x1" / "seed0"
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     # 60 epochs with milestones [30, 50] compressed into 2: the lr decays once, after the first epoch
     assert [r["epoch"] for r in log] == [1, 2] and log[1]["lr"] == pytest.approx(0.1 * log[0]["lr"])
     assert all(r["accumulation"] == 2 and r["per_device_batch"] == 2 for r in log)
     assert all(r["clips_per_s"] > 0 for r in log)
-    metrics = json.loads((runs / "ucf101_s2_r101_ctm_res4x3" / "metrics.json").read_text())
+    metrics = json.loads((runs / "ucf101_s2_r101_ctm_res4x3" / "seed0" / "metrics.json").read_text())
     assert metrics["num_videos"] + metrics["num_val_skipped"] == 3 and metrics["num_val_capped"] > 0
