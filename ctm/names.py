@@ -9,7 +9,7 @@ DATASET_NAMES = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")  # ctm
 PATH_NAMES = ("tccm", "temporal")  # a CTM block's paths besides the identity: Path 1 (TCCM) and Path 2 (temporal)
 
 TORCHVISION_URL = "https://download.pytorch.org/models/"
-TORCHVISION_WEIGHTS = {  # ../shared/notes/datasets.md: torchvision's ImageNet weights (top-1 76.13/80.86/77.37/81.89)
+TORCHVISION_WEIGHTS = {  # docs/downloads.md, "Where checksums come from" (ImageNet top-1 76.13/80.86/77.37/81.89)
     "resnet50_v1": "resnet50-0676ba61.pth",
     "resnet50_v2": "resnet50-11ad3fa6.pth",
     "resnet101_v1": "resnet101-63fe2227.pth",

@@ -257,7 +257,7 @@ def _download(url: str, dest: Path, expected: dict[str, str | None], retries: in
     if problems:
         bad = _move_aside(part, dest)
         raise DownloadError(f"{url}: {'; '.join(problems)}; the download is kept aside as {bad} and not used. "
-                            "Check the checksum (params.yaml / ../shared/notes/datasets.md) or the mirror, delete "
+                            "Check the checksum (params.yaml / docs/downloads.md) or the mirror, delete "
                             f"{bad} and try again")
     os.replace(part, dest)
     _write_record(dest, url, digests, checked)

@@ -203,7 +203,7 @@ PAPER_VIDEO_COUNTS: dict[str, VideoCounts] = {
     "mini_kinetics_200": VideoCounts(train_listed=80000, val_listed=5000, train_used=74000, val_used=4700),
     # section 4.1: 390k train / 30k val; footnote 2: "about 375k ... and about 28700" downloaded
     "kinetics_600": VideoCounts(train_listed=390000, val_listed=30000, train_used=375000, val_used=28700),
-    # the official split lists (../shared/notes/datasets.md); "val" is each split's test list
+    # the official split lists (docs/datasets.md); "val" is each split's test list
     "ucf101": VideoCounts(train_listed={1: 9537, 2: 9586, 3: 9624}, val_listed={1: 3783, 2: 3734, 3: 3696},
                           per_split=True),
     "hmdb51": VideoCounts(train_listed={1: 3570, 2: 3570, 3: 3570}, val_listed={1: 1530, 2: 1530, 3: 1530},
