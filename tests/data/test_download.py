@@ -199,12 +199,9 @@ def test_unreachable_server_gives_up_and_keeps_nothing(tmp_path):
         download("http://127.0.0.1:9/x.bin", Path(tmp_path / "x.bin"), retries=1, timeout_s=2, **FAST)
 
 
-def test_a_second_download_of_the_same_file_is_refused_naming_the_first(server, tmp_path):
-    """Two runs to one --out without a checksum used to append to one .part: a corrupt file recorded as verified."""
-    import os
-
-    from ctm.locking import LockedError
-
+def _stalled_first_run(server, tmp_path):
+    """A first download in a thread, stalled by the server after 300000 bytes until server.release is set; returns
+    (url, dest, thread) once its .part file exists."""
     server.faults = [("stall", 300_000)]
     url, dest = f"{server.url}/data.bin", tmp_path / "data.bin"
     first = threading.Thread(target=download, args=(url, dest), kwargs=FAST)
@@ -212,6 +209,16 @@ def test_a_second_download_of_the_same_file_is_refused_naming_the_first(server, 
     deadline = time.monotonic() + 15
     while not (tmp_path / "data.bin.part").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+    return url, dest, first
+
+
+def test_a_second_download_of_the_same_file_is_refused_naming_the_first(server, tmp_path):
+    """Two runs to one --out without a checksum used to append to one .part: a corrupt file recorded as verified."""
+    import os
+
+    from ctm.locking import LockedError
+
+    url, dest, first = _stalled_first_run(server, tmp_path)
     try:
         with pytest.raises(LockedError, match=rf"{dest}: another run \(pid {os.getpid()}, ctm download\) is writing"):
             download(url, dest, wait_s=0, **FAST)
@@ -224,13 +231,7 @@ def test_a_second_download_of_the_same_file_is_refused_naming_the_first(server, 
 
 
 def test_a_waiting_download_finds_the_file_done_and_fetches_nothing(server, tmp_path, capfd):
-    server.faults = [("stall", 300_000)]
-    url, dest = f"{server.url}/data.bin", tmp_path / "data.bin"
-    first = threading.Thread(target=download, args=(url, dest), kwargs=FAST)
-    first.start()
-    deadline = time.monotonic() + 15
-    while not (tmp_path / "data.bin.part").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    url, dest, first = _stalled_first_run(server, tmp_path)
     threading.Timer(0.5, server.release.set).start()
     assert download(url, dest, sha256=SHA256, wait_s=30, **FAST).read_bytes() == PAYLOAD  # waits, then only hashes
     first.join(30)

@@ -7,21 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_hostile_data import K600_HEADER, k600  # noqa: F401  (one writer of Kinetics-600 CSVs for the tests)
 
 from ctm.data.annotations import read_annotations
 from ctm.data.decode import decode_dataset
 from ctm.data.kinetics import AnnotationError
 from ctm.data.trim import trim_video
 from ctm.data.youtube import ClipFetchError, fetch_clips
-
-K600_HEADER = "label,youtube_id,time_start,time_end,split\n"
-
-
-def k600(root: Path, train_rows: str, val_rows: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "train.csv").write_text(K600_HEADER + train_rows)
-    (root / "validate.csv").write_text(K600_HEADER + val_rows)
-    return root
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:
