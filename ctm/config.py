@@ -15,6 +15,7 @@ from typing import Any
 
 from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
 from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
+from ctm.paths import run_name
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
@@ -201,6 +202,11 @@ class Config:
     tables: dict[str, Table]
     raw: dict[str, Any] = field(repr=False, compare=False)
     groups: dict[str, list[str]] = field(default_factory=dict)  # 3-split means: group -> its experiments
+
+    def cell_runs(self, name: str) -> list[str]:
+        """The training runs behind a table cell, `<experiment>/seed<k>`: each member with each of the preset's seeds
+        (ctm.paths.run_name)."""
+        return [run_name(m, s) for m in self.members(name) for s in self.seeds]
 
     def members(self, name: str) -> list[str]:
         """The experiments behind a table cell: a group's, or the experiment itself."""

@@ -69,7 +69,7 @@ def aggregate_cell(cfg: Config, name: str, runs_dir: str | Path, out: str | Path
                                  f"{r['experiment']!r} seed {r.get('seed')} of preset {r['preset']!r}, expected "
                                  f"{member!r} seed {seed} of {cfg.preset_name!r}; re-run its evaluation")
     result = {"cell": name, "experiment": name, "preset": cfg.preset_name, "members": members, "seeds": seeds,
-              "runs": [paths.run_name(m, s) for m in members for s in seeds], "num_runs": len(runs)}
+              "runs": cfg.cell_runs(name), "num_runs": len(runs)}
     for key in AGGREGATED:
         per_seed = [statistics.fmean(runs[m, s][key] for m in members) for s in seeds]
         per_split = [statistics.fmean(runs[m, s][key] for s in seeds) for m in members]

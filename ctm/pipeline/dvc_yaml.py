@@ -97,21 +97,17 @@ def _evaluate(cfg: Config, section: str) -> dict:
         "outs": [_s(paths.predictions(P, RUN)), _s(paths.confusion(P, RUN)), _s(paths.metrics(P, RUN))]}}
 
 
-def _cell_runs(cfg: Config, name: str) -> list[str]:
-    return [paths.run_name(m, s) for m in cfg.members(name) for s in cfg.seeds]
-
-
 def _aggregate(cfg: Config, cell: str) -> dict:
     return {
         "cmd": f"ctm aggregate --cell {cell} --preset {P}",
-        "deps": [_s(paths.metrics(P, r)) for r in _cell_runs(cfg, cell)] + CODE["aggregate"],
+        "deps": [_s(paths.metrics(P, r)) for r in cfg.cell_runs(cell)] + CODE["aggregate"],
         **({"params": [f"groups.{cell}"]} if cell in cfg.groups else {}),
         "outs": [_s(paths.metrics(P, cell))]}
 
 
 def _report(cfg: Config, table: str) -> dict:
     names = cfg.tables[table].names()
-    runs = [r for n in names for r in _cell_runs(cfg, n)]
+    runs = [r for n in names for r in cfg.cell_runs(n)]
     uncached = {"cache": False}
     return {
         "cmd": f"ctm report --table {table} --preset {P} --out {paths.REPORTS} --archive {paths.tables_dir(P)}",
@@ -134,7 +130,7 @@ def _site(cfg: Config) -> dict:
         "cmd": f"ctm report --site --preset {P} --out {reports} --tables {tables} --logs {paths.logs_dir(P)} "
                f"&& rm -rf {tables}/figures && cp -r {reports}/figures {reports}/index.html {tables}/",
         "deps": [_s(paths.table_archive(P, t, "csv")) for t in cfg.tables]
-        + [_s(f(P, r)) for f in (paths.predictions, paths.train_log) for n in _cells(cfg) for r in _cell_runs(cfg, n)]
+        + [_s(f(P, r)) for f in (paths.predictions, paths.train_log) for n in _cells(cfg) for r in cfg.cell_runs(n)]
         + CODE["report_site"],
         "outs": [{_s(reports / name): uncached} for name in
                  ("index.html", "claims.md", "claims.json", "figures", "provenance.json")]

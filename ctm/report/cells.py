@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -64,18 +63,6 @@ def read_log(path: Path) -> list[dict]:
                 raise ReportError(f"{path}, line {number}: not valid JSON ({err})") from None
             epochs[int(record["epoch"])] = record
     return [epochs[e] for e in sorted(epochs)]
-
-
-def mean_clips_per_s(runs_dir: Path, runs: list[str]) -> float:
-    """Training throughput: the mean of clips_per_s over every epoch of every run's log.jsonl (NaN: no log)."""
-    values = [r["clips_per_s"] for run in runs for r in read_log(runs_dir / run / paths.TRAIN_LOG)
-              if r.get("clips_per_s") is not None]
-    return statistics.fmean(values) if values else math.nan
-
-
-def cell_runs(cfg: Config, name: str) -> list[str]:
-    """The runs behind a cell: each member experiment (a group's splits) with each of the preset's seeds."""
-    return [paths.run_name(m, s) for m in cfg.members(name) for s in cfg.seeds]
 
 
 def read_cell(cfg: Config, name: str, runs_dir: str | Path, cost: ModelCost) -> dict:

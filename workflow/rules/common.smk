@@ -111,22 +111,19 @@ CELLS_RE = "|".join([*CFG.groups, *CFG.experiments])
 RUN = paths.run_name("{experiment}", "{seed}")  # one training run: an experiment and one of the preset's seeds
 
 
-def cell_runs(name):
-    """The runs behind a table cell: each member experiment (a group's splits) with each seed."""
-    return [paths.run_name(m, s) for m in CFG.members(name) for s in CFG.seeds]
 
 
 def table_inputs(wildcards):
     """The metrics of each cell (its runs' mean: ctm aggregate) and its runs' predictions (the cell's interval)."""
     names = CFG.tables[wildcards.table].names()
-    runs = [r for n in names for r in cell_runs(n)]
+    runs = [r for n in names for r in CFG.cell_runs(n)]
     return [path(paths.metrics, n) for n in names] + [path(paths.predictions, r) for r in runs]
 
 
 def site_inputs(wildcards):
     """What the site reads besides the tables: every run's test predictions (the claims' paired tests) and training
     log (the curves, the provenance's throughput)."""
-    runs = [r for n in dict.fromkeys(n for t in CFG.tables.values() for n in t.names()) for r in cell_runs(n)]
+    runs = [r for n in dict.fromkeys(n for t in CFG.tables.values() for n in t.names()) for r in CFG.cell_runs(n)]
     return [path(paths.predictions, r) for r in runs] + [path(paths.train_log, r) for r in runs]
 
 

@@ -4,7 +4,7 @@
 
 rule aggregate:
     input:
-        lambda w: [path(paths.metrics, r) for r in cell_runs(w.cell)],
+        lambda w: [path(paths.metrics, r) for r in CFG.cell_runs(w.cell)],
         code=code_files("aggregate"),
     output:
         path(paths.metrics, "{cell}"),
