@@ -79,6 +79,9 @@ class ModelSpec:
     dropout: float
     reduction: int
     zero_init_residual: bool
+    # gamma of each CTM path's last BN at initialisation: 0 starts the block as the identity (the paper, whose
+    # backbones are pretrained); from scratch a zero start delays the temporal paths (docs/determinism.md, "Recipe")
+    path_gamma_init: float
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool
         paths=exp.ctm.paths if exp.ctm else (),
         dropout=m.dropout,
         zero_init_residual=m.zero_init_residual,
+        path_gamma_init=m.path_gamma_init,
     )
     spec = weights_spec(cfg, exp) if pretrained else None
     if spec is not None:

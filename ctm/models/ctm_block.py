@@ -102,11 +102,12 @@ def _conv_bn(in_channels: int, out_channels: int, relu: bool) -> nn.Sequential:
 class TemporalPath(nn.Module):
     """1x1 conv C1->C2 + BN + ReLU, a temporal operator on (N, T, C2, H, W) + BN + ReLU, 1x1 conv C2->C1 + BN.
 
-    The last BN starts with gamma = 0, so the path outputs zeros at initialisation.
-    Input and output (N*T, C1, H, W).
+    The last BN starts with gamma = `gamma_init`; 0 (the paper's choice) makes the path output zeros at
+    initialisation. Input and output (N*T, C1, H, W).
     """
 
-    def __init__(self, in_channels: int, mid_channels: int, num_segments: int, temporal: nn.Module):
+    def __init__(self, in_channels: int, mid_channels: int, num_segments: int, temporal: nn.Module,
+                 gamma_init: float = 0.0):
         super().__init__()
         self.num_segments = num_segments
         self.reduce = _conv_bn(in_channels, mid_channels, relu=True)
@@ -114,7 +115,7 @@ class TemporalPath(nn.Module):
         self.bn = nn.BatchNorm2d(mid_channels)
         self.relu = nn.ReLU(inplace=True)
         self.expand = _conv_bn(mid_channels, in_channels, relu=False)
-        nn.init.zeros_(self.expand[1].weight)
+        nn.init.constant_(self.expand[1].weight, gamma_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.reduce(x)
@@ -133,7 +134,9 @@ class CTMBlock(nn.Module):
         spatial_size: (H, W) of the feature map, needed by TCC's per-position filters.
         reduction: C1 / C2, the channel reduction of both paths (the paper does not give C2).
         paths: which paths besides the identity: ("tccm",), ("temporal",) or both (Table 1's ablations).
-    Input and output: (N*T, C1, H, W). At initialisation the block is the identity (zero-initialised last BNs).
+        gamma_init: gamma of each path's last BN at initialisation; 0, the paper's choice for pretrained backbones,
+            makes the block the identity at initialisation.
+    Input and output: (N*T, C1, H, W).
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class CTMBlock(nn.Module):
         spatial_size: int | Sequence[int],
         reduction: int = 4,
         paths: Sequence[str] = PATH_NAMES,
+        gamma_init: float = 0.0,
     ):
         super().__init__()
         paths = tuple(paths)
@@ -155,7 +159,7 @@ class CTMBlock(nn.Module):
         mid = in_channels // reduction
         operators = {"tccm": lambda: TCC(mid, spatial_size), "temporal": lambda: TemporalConv(mid)}
         self.paths = nn.ModuleDict(
-            {name: TemporalPath(in_channels, mid, num_segments, operators[name]()) for name in paths}
+            {name: TemporalPath(in_channels, mid, num_segments, operators[name](), gamma_init) for name in paths}
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

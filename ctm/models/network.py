@@ -48,6 +48,7 @@ class CTMNet(ResNet):
         paths: CTM paths besides the identity.
         dropout: dropout before the classifier.
         zero_init_residual: start every bottleneck as the identity (training from scratch).
+        path_gamma_init: gamma of each CTM path's last BN at initialisation (0: the block starts as the identity).
     Input (N, T, 3, H, W) -> logits (N, num_classes), the mean of the T per-frame logits.
     """
 
@@ -64,6 +65,7 @@ class CTMNet(ResNet):
         paths: Sequence[str] = PATH_NAMES,
         dropout: float = 0.5,
         zero_init_residual: bool = False,
+        path_gamma_init: float = 0.0,
     ):
         if depth not in DEPTHS:
             raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {depth}")
@@ -83,7 +85,9 @@ class CTMNet(ResNet):
             channels = layer[-1].conv3.out_channels
             side = feature_size(input_size, stage)
             for k in ctm_after:
-                self.ctm_blocks[f"{stage}_{k}"] = CTMBlock(channels, num_segments, (side, side), reduction, paths)
+                self.ctm_blocks[f"{stage}_{k}"] = CTMBlock(
+                    channels, num_segments, (side, side), reduction, paths, path_gamma_init
+                )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t = x.shape[:2]
