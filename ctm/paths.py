@@ -94,12 +94,12 @@ def downloaded_file(preset: str, dataset: str, name: str) -> Path:
 
 
 def extracted_marker(preset: str, dataset: str, archive: str) -> Path:
-    """Written by `ctm extract` once `archive` is extracted into the dataset root (ctm.data.extract)."""
+    """Written by `ctm extract` once `archive` is extracted into the dataset root (ctm.acquire.extract)."""
     return dataset_root(preset, dataset) / f".extracted-{archive}.json"
 
 
 def videos_manifest(preset: str, dataset: str) -> Path:
-    """Every clip `ctm fetch-clips` tried, with its status (ctm.data.youtube.MANIFEST_NAME)."""
+    """Every clip `ctm fetch-clips` tried, with its status (ctm.acquire.youtube.MANIFEST_NAME)."""
     return dataset_root(preset, dataset) / "videos_manifest.csv"
 
 

@@ -95,9 +95,9 @@ def test_a_user_error_subclass_from_a_handler(monkeypatch, capsys):
 
 
 def test_expected_errors_keep_their_old_bases():
+    from ctm.acquire.download import DownloadError
+    from ctm.acquire.extract import ExtractError
     from ctm.config import ConfigError
-    from ctm.data.download import DownloadError
-    from ctm.data.extract import ExtractError
     from ctm.data.store import NotInStoreError, StoreError
     from ctm.engine.aggregate import AggregateError
     from ctm.report.cells import ReportError

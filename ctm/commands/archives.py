@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ctm.acquire.download import DownloadError, download, read_record
+from ctm.acquire.extract import WAIT_S, extract
 from ctm.commands.numbers import count, nonnegative_seconds, positive
-from ctm.data.download import DownloadError, download, read_record
-from ctm.data.extract import WAIT_S, extract
 
 
 def sha256_from_sums(sums: Path, name: str) -> str:
     """The digest of file `name` in a sha256sum-format file (`<hex>  <name>` per line)."""
-    from ctm.data.prepare import expected_sha256
+    from ctm.acquire.prepare import expected_sha256
 
     if not Path(sums).is_file():
         raise DownloadError(f"{sums}: no such checksums file (--checksums)")

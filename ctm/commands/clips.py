@@ -1,4 +1,4 @@
-"""`ctm fetch-clips`: download and trim the Kinetics clips that a dataset's annotations list (ctm.data.youtube)."""
+"""`ctm fetch-clips`: download and trim the Kinetics clips that a dataset's annotations list (ctm.acquire.youtube)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from ctm.acquire.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
 from ctm.commands.numbers import at_least_one, count, positive
-from ctm.data.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
 
 DATASETS = ("kinetics_600", "mini_kinetics_200")
 

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctm import paths
+from ctm.acquire.extract import WAIT_S
 from ctm.commands.archives import nonnegative_seconds
 from ctm.commands.numbers import at_least_one
 from ctm.config import load_config
-from ctm.data.extract import WAIT_S
 
 
 def _prepare(args: argparse.Namespace) -> dict:
-    from ctm.data.prepare import prepare_dataset
+    from ctm.acquire.prepare import prepare_dataset
 
     cfg = load_config(args.params, args.preset)
     p, d = cfg.preset_name, args.dataset

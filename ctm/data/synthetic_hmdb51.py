@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ctm.data.rar import write_rar
+from ctm.acquire.rar import write_rar
 from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos
 from ctm.data.synthetic_motion import pair_classes
 

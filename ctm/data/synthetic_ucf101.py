@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ctm.data.rar import write_rar
+from ctm.acquire.rar import write_rar
 from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, crlf_lines, encode_videos, write_zip
 from ctm.data.synthetic_motion import pair_classes
 

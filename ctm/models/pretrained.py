@@ -1,6 +1,6 @@
 """ImageNet initialisation from torchvision checkpoints: by weight name, URL (http, https, file://) or local path.
 
-Downloads (ctm.data.download) go to the folder the caller names (training: the preset's weights folder,
+Downloads (ctm.acquire.download) go to the folder the caller names (training: the preset's weights folder,
 ctm.paths.weights_dir) or to $CTM_CACHE (default ~/.cache/ctm), resume after an interruption, and are
 verified against the sha256 prefix that torchvision puts in the file name (`resnet50-0676ba61.pth`); a mismatch is an
 error and the file is kept aside, never loaded. Loading is strict except for the classifier (`fc.*`, a new head) and
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ctm.data.download import DownloadError, download, file_digests
+from ctm.acquire.download import DownloadError, download, file_digests
 from ctm.errors import UserError
 from ctm.names import TORCHVISION_WEIGHTS, sha256_prefix, weights_url
 
@@ -51,7 +51,7 @@ def fetch(url: str, dest_dir: Path | None = None, retries: int = 4, backoff_s: f
           timeout: float = 60.0) -> Path:
     """Download `url` into `dest_dir` (default: the cache) unless a verified copy is there; return the local path.
 
-    ctm.data.download does the work: bytes go to `<name>.part`, which a later try resumes with a Range request;
+    ctm.acquire.download does the work: bytes go to `<name>.part`, which a later try resumes with a Range request;
     the finished file is checked against the sha256 prefix in its name (a mismatch is kept as `<name>.bad`).
     """
     dest = (dest_dir or cache_dir()) / Path(url).name

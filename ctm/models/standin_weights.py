@@ -1,8 +1,8 @@
 """Stand-in ImageNet weights: torchvision's ResNet-50/101 checkpoints in form, not in content.
 
 A rehearsal of the paper preset (docs/rehearsal.md) and the CPU test of every paper experiment need weights that go
-through the same code as torchvision's: downloaded by ctm.data.download, verified against the sha256 prefix in the file
-name, loaded strictly except for the head and the CTM blocks. This module writes such files:
+through the same code as torchvision's: downloaded by ctm.acquire.download, verified against the sha256 prefix in the
+file name, loaded strictly except for the head and the CTM blocks. This module writes such files:
 
 - the keys, shapes and dtypes of torchvision's `resnet50`/`resnet101` state dict (1000-class `fc`, no
   `num_batches_tracked`, as torchvision's published files), in an OrderedDict;

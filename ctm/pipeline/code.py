@@ -12,8 +12,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 _SYNTHETIC = [f"ctm/data/{m}.py" for m in ("synthetic", "synthetic_files", "synthetic_hmdb51", "synthetic_kinetics",
-                                          "synthetic_motion", "synthetic_published", "synthetic_ucf101", "rar",
-                                          "video_io")]
+                                          "synthetic_motion", "synthetic_published", "synthetic_ucf101",
+                                          "video_io")] + ["ctm/acquire/rar.py"]
 CODE: dict[str, list[str]] = {
     "publish": _SYNTHETIC,
     "decode": ["ctm/data/decode.py", "ctm/data/decode_one.py", "ctm/data/video_io.py", "ctm/data/store.py"],

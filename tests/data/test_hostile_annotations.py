@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from test_hostile_data import K600_HEADER, k600  # noqa: F401  (one writer of Kinetics-600 CSVs for the tests)
 
+from ctm.acquire.trim import trim_video
+from ctm.acquire.youtube import ClipFetchError, fetch_clips
 from ctm.data.annotations import read_annotations
 from ctm.data.decode import decode_dataset
 from ctm.data.kinetics import AnnotationError
-from ctm.data.trim import trim_video
-from ctm.data.youtube import ClipFetchError, fetch_clips
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:

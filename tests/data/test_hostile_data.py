@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctm.acquire.extract import ExtractError, extract
+from ctm.acquire.youtube import ClipFetchError, fetch_clips
 from ctm.data.annotations import read_annotations
 from ctm.data.decode import decode_video, decode_videos
-from ctm.data.extract import ExtractError, extract
 from ctm.data.kinetics import AnnotationError
 from ctm.data.store import StoreFormat, read_manifest
 from ctm.data.video_io import write_video
-from ctm.data.youtube import ClipFetchError, fetch_clips
 
 FMT = StoreFormat("jpeg", short_side=48, quality=90)
 K600_HEADER = "label,youtube_id,time_start,time_end,split\n"

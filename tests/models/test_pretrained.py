@@ -1,4 +1,4 @@
-"""Pretrained weights: fetch (through ctm.data.download, against a real HTTP server on 127.0.0.1) and loading."""
+"""Pretrained weights: fetch (through ctm.acquire.download, against a real HTTP server on 127.0.0.1) and loading."""
 
 import hashlib
 import threading
@@ -56,7 +56,7 @@ def test_unknown_spec(tmp_path):
         load_pretrained(CTMNet(50, width=0.0625, input_size=64), str(tmp_path / "nope.pth"))
 
 
-# fetch() (formerly tests/models/test_download.py, whose name clashed with tests/data/test_download.py)
+# fetch() (formerly tests/models/test_download.py, whose name clashed with tests/acquire/test_download.py)
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
 

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
-from ctm.data.prepare import resolve
+from ctm.acquire.prepare import resolve
 from ctm.names import sha256_prefix, weights_file_name, weights_url
 from ctm.pipeline.code import code_files
 

@@ -8,9 +8,9 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ctm.data.trim import trim_video
+from ctm.acquire.trim import trim_video
 
-SOURCE = Path(__file__).parent / "fixtures" / "standin_source.mp4"
+SOURCE = Path(__file__).parents[1] / "data" / "fixtures" / "standin_source.mp4"
 
 
 def test_same_source_gives_identical_bytes(tmp_path):

@@ -8,7 +8,7 @@ raises. On success `<dest>.verified` (JSON: url, size, mtime_ns, sha256, md5, ch
 verified file is never fetched or hashed again; a present file with no checksum to check is not fetched again either.
 The whole fetch, check and record holds the lock of `dest` (ctm.locking, `.<name>.lock` beside it): a second run
 for the same file waits up to `wait_s` seconds (then finds the file done), or is refused naming the run holding it.
-The server's answers are checked by ctm.data.download_source before a byte is written.
+The server's answers are checked by ctm.acquire.download_source before a byte is written.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from ctm.data.download_source import DownloadError, Transient, open_source
+from ctm.acquire.download_source import DownloadError, Transient, open_source
 from ctm.fileio import save_json
 from ctm.locking import LockedError, exclusive, lock_path
 from ctm.progress import progress_bar

@@ -1,4 +1,4 @@
-"""ctm.data.rar writes RAR 4.x archives that the real extractors (unar, 7z, bsdtar) accept, byte for byte."""
+"""ctm.acquire.rar writes RAR 4.x archives that the real extractors (unar, 7z, bsdtar) accept, byte for byte."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ctm.data.rar import MARKER, file_header, write_rar
+from ctm.acquire.rar import MARKER, file_header, write_rar
 
 TOOLS = {  # tool -> (Debian package, argv that extracts ARCHIVE into OUT)
     "unar": ("unar", lambda archive, out: ["unar", "-q", "-D", "-o", str(out), str(archive)]),
@@ -129,7 +129,7 @@ def test_limits_and_failures_leave_nothing(tmp_path):
 
 
 def test_check_blocks_walks_any_rar4_and_finds_a_cut_or_a_damaged_header(tmp_path, members):
-    from ctm.data.rar import RarDamagedError, check_blocks
+    from ctm.acquire.rar import RarDamagedError, check_blocks
 
     data = bytearray(write_rar(tmp_path / "a.rar", members).read_bytes())
     check_blocks(tmp_path / "a.rar")

@@ -234,7 +234,7 @@ def read_stored(path: str | os.PathLike) -> list[StoredMember]:
 
 def extract_stored(path: str | os.PathLike, members: Sequence[StoredMember], dest: Path) -> None:
     """Write stored `members` of the archive at `path` under `dest`, checking each CRC-32 (RarDamagedError). The
-    caller has already refused unsafe names (ctm.data.extract)."""
+    caller has already refused unsafe names (ctm.acquire.extract)."""
     with open(path, "rb") as f:
         for m in members:
             target = dest / m.name

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ctm.data.download import DownloadError, download
+from ctm.acquire.download import DownloadError, download
 
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

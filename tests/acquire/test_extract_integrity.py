@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from ctm import cli
-from ctm.data import rar
-from ctm.data.extract import ExtractError, extract, list_entries
-from ctm.data.rar import RarFormatError, file_header, read_stored, write_rar
+from ctm.acquire import rar
+from ctm.acquire.extract import ExtractError, extract, list_entries
+from ctm.acquire.rar import RarFormatError, file_header, read_stored, write_rar
 
 MEMBERS = {f"videos/{i}.bin": np.random.default_rng(i).bytes(20_000) for i in range(6)}
 COMPRESS = {"gz": lambda b: __import__("gzip").compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress,

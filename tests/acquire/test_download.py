@@ -1,4 +1,4 @@
-"""ctm.data.download against a real HTTP server on 127.0.0.1 that honours Range and injects failures."""
+"""ctm.acquire.download against a real HTTP server on 127.0.0.1 that honours Range and injects failures."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ctm.data.download import DownloadError, download
+from ctm.acquire.download import DownloadError, download
 
 PAYLOAD = bytes(range(256)) * 8192  # 2 MiB
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -112,7 +112,7 @@ def test_timeout_resumes_too(server, tmp_path):
 def test_killed_process_is_resumed_by_the_next_run(server, tmp_path):
     server.faults = [("stall", 1_000_000)]
     dest, part = tmp_path / "data.bin", tmp_path / "data.bin.part"
-    code = f"from ctm.data.download import download; download({server.url + '/data.bin'!r}, {str(dest)!r})"
+    code = f"from ctm.acquire.download import download; download({server.url + '/data.bin'!r}, {str(dest)!r})"
     child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
     while not (part.exists() and part.stat().st_size >= 900_000) and time.monotonic() < deadline:

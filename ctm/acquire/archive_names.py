@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctm.data.archive_verify import ExtractError
+from ctm.acquire.archive_verify import ExtractError
 
 MAX_PART_BYTES = 255  # NAME_MAX of Linux file systems
 MAX_NAME_BYTES = 1024  # far above any dataset's names, well under PATH_MAX (4096) with the staging folder's path

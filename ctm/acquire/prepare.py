@@ -14,10 +14,10 @@ import os
 import shutil
 from pathlib import Path
 
+from ctm.acquire.download import download
+from ctm.acquire.extract import WAIT_S, extract
 from ctm.config import Config
 from ctm.data.annotations import read_annotations
-from ctm.data.download import download
-from ctm.data.extract import WAIT_S, extract
 from ctm.fileio import temporary_sibling
 
 
@@ -69,7 +69,7 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
             place_file(path, root / name)
         summary["files"].append(name)
     if spec.clips_url:
-        from ctm.data.youtube import fetch_clips
+        from ctm.acquire.youtube import fetch_clips
 
         rows = read_annotations(dataset, root)
         manifest = fetch_clips(rows[rows["subset"].isin(["train", "val"])], root, resolve(spec.clips_url, remote),

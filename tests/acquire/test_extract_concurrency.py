@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ctm import cli
-from ctm.data.extract import extract
+from ctm.acquire.extract import extract
 from ctm.errors import UserError
 from ctm.locking import exclusive
 
@@ -123,8 +123,8 @@ class OneDataset:
 
 
 def test_ctm_prepare_takes_the_same_lock_and_replaces_a_half_copied_file(tmp_path, holder):
+    from ctm.acquire.prepare import prepare_dataset
     from ctm.config import DatasetSpec, FileSpec
-    from ctm.data.prepare import prepare_dataset
 
     remote = tmp_path / "remote"
     remote.mkdir()

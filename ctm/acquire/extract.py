@@ -3,12 +3,12 @@ HMDB-51's RAR of RARs).
 
 The format comes from the file's first bytes, not its name. zip and tar are read with Python; RAR needs an external
 tool, looked up at run time in the order unar (with its lsar), 7z / 7zz / 7za, bsdtar (stored RARs, as the synthetic
-stand-ins are, are read without one: ctm.data.rar). Every archive is listed first, and a tar's whole stream is
-verified on the way (ctm.data.archive_verify); the archive is refused whole, before anything is written, if an
-entry is unsafe (ctm.data.archive_names) or cannot be read. Then, holding the lock of `out` (ctm.locking: a second
+stand-ins are, are read without one: ctm.acquire.rar). Every archive is listed first, and a tar's whole stream is
+verified on the way (ctm.acquire.archive_verify); the archive is refused whole, before anything is written, if an
+entry is unsafe (ctm.acquire.archive_names) or cannot be read. Then, holding the lock of `out` (ctm.locking: a second
 run into the same `out` waits, or says which run holds it), entries go to a private staging folder, are checked
 again (a tar's stream to its end, links on disk) and are moved into `out` by renames, all or nothing
-(ctm.data.archive_merge); a marker `out/.extracted-<archive name>.json` (archive size + mtime, options, top-level
+(ctm.acquire.archive_merge); a marker `out/.extracted-<archive name>.json` (archive size + mtime, options, top-level
 names) makes a repeat a no-op.
 """
 
@@ -24,11 +24,11 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ctm.data import archive_merge, rar
-from ctm.data import archive_verify as verify
-from ctm.data.archive_names import Entry, NameGuard, show, unsafe_reason
-from ctm.data.archive_verify import ExtractError
-from ctm.data.rar_tools import INSTALL_HINT, list_with_tool, rar_tools, unpack_with_tools
+from ctm.acquire import archive_merge, rar
+from ctm.acquire import archive_verify as verify
+from ctm.acquire.archive_names import Entry, NameGuard, show, unsafe_reason
+from ctm.acquire.archive_verify import ExtractError
+from ctm.acquire.rar_tools import INSTALL_HINT, list_with_tool, rar_tools, unpack_with_tools
 from ctm.fileio import save_json
 from ctm.locking import LockedError, exclusive
 from ctm.progress import progress_bar
@@ -102,7 +102,7 @@ def list_entries(archive: Path) -> list[Entry]:
         except (*DAMAGED, OSError) as err:
             raise verify.damaged(archive, f"{type(err).__name__}: {err}") from None
     try:
-        if not rar_tools():  # the stand-ins' RARs (stored, as ctm.data.rar writes them) need no tool
+        if not rar_tools():  # the stand-ins' RARs (stored, as ctm.acquire.rar writes them) need no tool
             return [Entry(m.name, "dir" if m.directory else "file", None, m.size) for m in rar.read_stored(archive)]
         rar.check_blocks(archive)  # RAR 1.5-4.x: every header checked before a tool reads it
         return list_with_tool(rar_tools()[0], archive)

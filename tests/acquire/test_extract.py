@@ -1,4 +1,4 @@
-"""ctm.data.extract on real zip, tar.gz and RAR archives (RARs extracted by unar, 7z and bsdtar in turn)."""
+"""ctm.acquire.extract on real zip, tar.gz and RAR archives (RARs extracted by unar, 7z and bsdtar in turn)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ctm.data.extract import ExtractError, archive_format, extract, list_entries, rar_tools
-from ctm.data.rar import write_rar
+from ctm.acquire.extract import ExtractError, archive_format, extract, list_entries, rar_tools
+from ctm.acquire.rar import write_rar
 
 SPLITS = {f"ucfTrainTestlist/{n}": f"{n} line 1\r\nline 2\r\n".encode() for n in ("classInd.txt", "trainlist01.txt")}
 TOOL_BINARIES = {"unar": ("unar", "lsar"), "7z": ("7z",), "bsdtar": ("bsdtar",)}
@@ -201,7 +201,7 @@ def test_failed_or_interrupted_extraction_leaves_nothing_half_written(tmp_path):
     assert tree(out) == {"cls/v.avi": b"v" * 5000} and not stale.exists()
     truncated = tmp_path / "cut.rar"
     truncated.write_bytes(good.read_bytes()[:-2000])
-    # with a RAR tool on PATH, every tool fails on it; without one, ctm.data.rar reads stored RARs and finds the cut
+    # with a RAR tool on PATH, every tool fails on it; without one, ctm.acquire.rar reads stored RARs and finds the cut
     with pytest.raises(ExtractError, match=r"cut\.rar.*(no RAR tool could extract it|ends without an end-of-archive)"):
         extract(truncated, tmp_path / "cut", progress=False)
     assert not (tmp_path / "cut").exists() and not (tmp_path / ".cut.extracting-cut.rar").exists()

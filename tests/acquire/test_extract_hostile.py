@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ctm.data.extract import ExtractError, extract
+from ctm.acquire.extract import ExtractError, extract
 
 SYM, HARD = tarfile.SYMTYPE, tarfile.LNKTYPE
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import ctm.data.download as download_module
-from ctm.data.download import DownloadError, download
+import ctm.acquire.download as download_module
+from ctm.acquire.download import DownloadError, download
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

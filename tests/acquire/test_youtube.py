@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctm.data.trim import _output_size
-from ctm.data.video_io import read_video, write_video
-from ctm.data.youtube import (
+from ctm.acquire.trim import _output_size
+from ctm.acquire.youtube import (
     MANIFEST_COLUMNS,
     MANIFEST_NAME,
     ClipFetchError,
@@ -26,6 +25,7 @@ from ctm.data.youtube import (
     fetch_clips,
     read_manifest,
 )
+from ctm.data.video_io import read_video, write_video
 
 FPS, FRAMES = 8, 32  # 4 s sources
 DASH_ID, PLAIN_ID, MISSING_ID = "--nQbRBEz2s", "abcdefghijk", "missing0001"

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from ctm.data.archive_verify import ExtractError, one_line
+from ctm.acquire.archive_verify import ExtractError, one_line
 
 
 @contextlib.contextmanager

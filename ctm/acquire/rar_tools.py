@@ -1,5 +1,5 @@
 """The external RAR extractors: found on PATH at run time (unar with its lsar, then 7z / 7zz / 7za, then bsdtar),
-used to list a RAR's entries and to extract it into a staging folder (ctm.data.extract). A tool that fails, or
+used to list a RAR's entries and to extract it into a staging folder (ctm.acquire.extract). A tool that fails, or
 prints what is not a listing, is an ExtractError of one line naming the archive, the command and its last output.
 """
 
@@ -11,8 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ctm.data.archive_names import Entry
-from ctm.data.archive_verify import ExtractError, one_line
+from ctm.acquire.archive_names import Entry
+from ctm.acquire.archive_verify import ExtractError, one_line
 from ctm.progress import progress_bar
 
 INSTALL_HINT = ("install one: `apt-get install unar` (or the Debian package p7zip-full or 7zip for 7z, or "

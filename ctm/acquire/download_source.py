@@ -1,6 +1,6 @@
 """Opening a download's source (http, https, file://) at a byte offset, trusting none of the server's headers.
 
-Split from ctm.data.download (the resume, verify and record loop). An answer is taken only when its headers agree
+Split from ctm.acquire.download (the resume, verify and record loop). An answer is taken only when its headers agree
 with the request and with each other: a Content-Length that is a byte count; a 206 with a Content-Range that starts
 where asked (the whole file, if no Range was asked for) and agrees with the Content-Length; no Content-Encoding
 (identity is asked for; see `_check`). A 416, or a 206 from another offset, starts again from byte 0 once, never in a

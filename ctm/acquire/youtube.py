@@ -1,6 +1,6 @@
 """Fetch Kinetics clips: download each YouTube video with yt-dlp, trim it to [time_start, time_end], keep a manifest.
 
-`fetch_clips(rows, root, url_template)` writes each clip to `root / row.video` (H.264 mp4, see ctm.data.trim) and
+`fetch_clips(rows, root, url_template)` writes each clip to `root / row.video` (H.264 mp4, see ctm.acquire.trim) and
 records every row in `root/videos_manifest.csv` (MANIFEST_COLUMNS): status `ok`, `unavailable` (404, private,
 removed: not retried within a run), `failed` (any other download error: retried with back-off) or `trim_failed`.
 A rerun retries only rows that are not `ok` or whose file is missing. yt-dlp is called through its Python API
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm.acquire.trim import trim_video
 from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
-from ctm.data.trim import trim_video
 from ctm.errors import UserError
 from ctm.fileio import atomic_write
 from ctm.progress import progress_bar
