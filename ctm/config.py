@@ -60,13 +60,26 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class ClipsSpec:
+    """Where a Kinetics dataset's clips come from (docs/kinetics_clips.md). URLs may hold `{remote}`."""
+
+    # "cvdf": the CVDF mirror's shards (the default: the way Kinetics is got today); "youtube": yt-dlp, paced, a
+    # fallback; "local": clips already on disk, in `folders`
+    source: str
+    shard_lists: dict[str, str] = field(default_factory=dict)  # cvdf: subset (train, val) -> shard list URL
+    keep_shards: bool = False  # cvdf: keep each downloaded shard (else deleted once its clips are out)
+    url: str | None = None  # youtube: the video URL template, with {youtube_id}
+    folders: list[str] = field(default_factory=list)  # local: CVDF's extraction, MMAction2's, or this project's
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     # "synthetic": a stand-in published by `ctm synth` and then downloaded like the real one; "download": the official
     # files; "local": the official layout already extracted under the root by hand (no download rules).
     source: str
     synthetic: SyntheticSpec | None = None
     files: dict[str, FileSpec] = field(default_factory=dict)
-    clips_url: str | None = None  # Kinetics: the video URL template for yt-dlp, with {youtube_id} (and {remote})
+    clips: ClipsSpec | None = None  # Kinetics: where the clips come from
     checksums: str | None = None  # a sha256sum-format file at `{remote}/` that verifies the synthetic downloads
 
 
@@ -305,6 +318,19 @@ def _check_pretrained(cfg: Config) -> None:
                           f"`{lacking[0]}: {lacking[0]}_v1` (or set pretrained: null to train from scratch)")
 
 
+def _check_clips(where: str, dataset: str, clips: ClipsSpec | None) -> None:
+    kinetics = dataset in ("mini_kinetics_200", "kinetics_600")
+    if (clips is not None) != kinetics:
+        raise ConfigError(f"{where}: " + ("a Kinetics dataset needs `clips` (source cvdf, youtube or local)" if kinetics
+                                          else "only the Kinetics datasets fetch clips; remove it"))
+    if clips is None:
+        return
+    need = {"cvdf": ("shard_lists", clips.shard_lists), "youtube": ("url", clips.url),
+            "local": ("folders", clips.folders)}[clips.source]
+    if not need[1]:
+        raise ConfigError(f"{where}.{need[0]}: needed by source {clips.source!r}")
+
+
 def _check(cfg: Config) -> None:
     p = cfg.preset
     if p.device not in DEVICES:
@@ -320,6 +346,7 @@ def _check(cfg: Config) -> None:
                               "list of files to download")
         if spec.source == "synthetic" and spec.synthetic is None:
             raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.synthetic: missing")
+        _check_clips(f"presets.{cfg.preset_name}.datasets.{name}.clips", name, spec.clips)
     if p.test.averaging not in AVERAGING:
         raise ConfigError(f"presets.{cfg.preset_name}.test.averaging: one of {AVERAGING}, got {p.test.averaging!r}")
     if p.input.crop_size > p.input.resize_short:

@@ -99,8 +99,35 @@ def extracted_marker(preset: str, dataset: str, archive: str) -> Path:
 
 
 def videos_manifest(preset: str, dataset: str) -> Path:
-    """Every clip `ctm fetch-clips` tried, with its status (ctm.acquire.youtube.MANIFEST_NAME)."""
+    """Every annotated clip with its status (ok, missing, ...): written by `ctm fetch-shards`, `ctm link-clips` or
+    `ctm fetch-clips` (ctm.acquire.youtube.MANIFEST_NAME)."""
     return dataset_root(preset, dataset) / "videos_manifest.csv"
+
+
+CVDF_RECORDS = ".cvdf"  # under a dataset root: one record per CVDF shard (ctm.acquire.cvdf_dataset)
+
+
+def shard_list_in(downloads: Path, subset: str) -> Path:
+    """A subset's CVDF shard list as downloaded, under a dataset's download folder."""
+    return downloads / "cvdf" / f"{subset}_shards.txt"
+
+
+def shard_archive_in(downloads: Path, subset: str, index: int | str) -> Path:
+    """Shard `index` (its 0-based line in the list) while it is processed."""
+    return downloads / "cvdf" / subset / f"shard_{index}.tar.gz"
+
+
+def shard_record_in(root: Path, subset: str, index: int | str) -> Path:
+    """What shard `index` held and which clips it gave (written once its clips are out)."""
+    return root / CVDF_RECORDS / subset / f"shard_{index}.json"
+
+
+def shard_list(preset: str, dataset: str, subset: str) -> Path:
+    return shard_list_in(downloads_dir(preset, dataset), subset)
+
+
+def shard_record(preset: str, dataset: str, subset: str, index: int | str) -> Path:
+    return shard_record_in(dataset_root(preset, dataset), subset, index)
 
 
 def weights_file(preset: str, name: str) -> Path:

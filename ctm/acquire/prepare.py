@@ -1,5 +1,6 @@
 """A dataset from nothing to its official layout in one call: download each published file, extract it (or copy it)
-into the dataset root, and fetch the clips of Kinetics-style datasets.
+into the dataset root, and get the clips of the Kinetics datasets (the CVDF mirror's shards, local folders, or
+YouTube).
 
 The Snakemake rules run the same steps one by one (`ctm download`, `ctm extract`, `ctm fetch-clips`:
 workflow/rules/data.smk); `ctm prepare` chains them for DVC's per-dataset stage and for users without a workflow.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from ctm.acquire.download import download
 from ctm.acquire.extract import WAIT_S, extract
-from ctm.config import Config
+from ctm.config import ClipsSpec, Config
 from ctm.data.annotations import read_annotations
 from ctm.fileio import temporary_sibling
 
@@ -68,11 +69,27 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
         else:
             place_file(path, root / name)
         summary["files"].append(name)
-    if spec.clips_url:
-        from ctm.acquire.youtube import fetch_clips
-
+    if spec.clips:
         rows = read_annotations(dataset, root)
-        manifest = fetch_clips(rows[rows["subset"].isin(["train", "val"])], root, resolve(spec.clips_url, remote),
-                               workers=workers, progress=progress)
+        rows = rows[rows["subset"].isin(["train", "val"])]
+        manifest = fetch_dataset_clips(spec.clips, rows, root, downloads, remote, workers=workers, progress=progress)
         summary["clips"] = manifest["status"].value_counts().to_dict()
     return summary
+
+
+def fetch_dataset_clips(clips: ClipsSpec, rows, root: Path, downloads: Path, remote: Path, *, workers: int = 8,
+                        progress: bool = True):
+    """The clips of a Kinetics dataset's annotation `rows`, from where `clips` says (the CVDF mirror, YouTube or
+    local folders), into `root`; returns the clips manifest (one row per clip, its status)."""
+    if clips.source == "cvdf":
+        from ctm.acquire.cvdf_dataset import fetch_all
+
+        lists = {subset: resolve(url, remote) for subset, url in clips.shard_lists.items()}
+        return fetch_all(rows, root, downloads, lists, workers=workers, keep=clips.keep_shards, progress=progress)
+    if clips.source == "local":
+        from ctm.acquire.local_clips import link_local
+
+        return link_local(rows, root, [Path(resolve(f, remote)) for f in clips.folders])
+    from ctm.acquire.youtube import fetch_clips
+
+    return fetch_clips(rows, root, resolve(clips.url, remote), workers=workers, progress=progress)

@@ -22,7 +22,7 @@ from ctm.commands.numbers import whole
 # In `ctm --help`'s order. A new verb: a module as above, named here.
 COMMAND_MODULES: tuple[str, ...] = (
     "ctm.commands.synth", "ctm.commands.runs", "ctm.commands.model_info", "ctm.commands.clips",
-    "ctm.commands.archives", "ctm.commands.decode", "ctm.commands.bench", "ctm.commands.prepare",
+    "ctm.commands.archives", "ctm.commands.shards", "ctm.commands.decode", "ctm.commands.bench", "ctm.commands.prepare",
     "ctm.commands.report", "ctm.commands.weights", "ctm.commands.predict", "ctm.commands.pipeline",
 )
 

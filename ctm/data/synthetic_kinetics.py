@@ -7,6 +7,8 @@ Layout of the folder written (file names as on the official hosts)::
     kinetics400.tar.gz     kinetics400/{train,validate,test}.csv      (mini_kinetics_200; plus K400-only classes)
     train_ytid_list.txt    val_ytid_list.txt                          (mini_kinetics_200; s9xie/Mini-Kinetics-200)
     youtube/<youtube_id>.mp4                                          (sources; a few listed ids have none)
+    cvdf/<400|600>/<split>/...                                        (the clips as the CVDF mirror publishes them:
+                                                                       shard lists and shards, synthetic_cvdf)
 
 A source video holds ``time_start`` seconds of a distractor (the motion of another class of the dataset), the
 annotated window [time_start, time_end) of the labelled motion, then ``margin_seconds`` more of the distractor, so a
@@ -21,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ctm.data.kinetics import clip_name
 from ctm.data.synthetic import K400_ONLY_CLASSES, csv_label, make_youtube_ids
+from ctm.data.synthetic_cvdf import MirrorClip, trim_clips, write_mirror
 from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos, missing_count, write_tar_gz
 from ctm.data.synthetic_motion import SYNTHETIC_CLASS_NAMES, pair_classes
 from ctm.fileio import save_text
@@ -159,4 +163,27 @@ def write_kinetics(
     write_tar_gz(out / f"{stem}.tar.gz", members)
     encode_videos(jobs, workers=workers, progress=progress, desc=f"{dataset} source videos")
     summary["source_videos"] = len(jobs)
+    summary["cvdf_shards"] = _write_mirror(out, dataset, plan, workers=workers, progress=progress)
     return summary, checksummed
+
+
+def _write_mirror(out: Path, dataset: str, plan: dict, *, workers: int, progress: bool) -> dict:
+    """The CVDF mirror's form of the clips (ctm.data.synthetic_cvdf), trimmed from the sources just written; the
+    Kinetics-400 shards also hold one clip of each Kinetics-400-only class per split (not needed by Mini-Kinetics)."""
+    work = out / ".work" / "clips"
+    jobs, clips = [], {}
+    for split in ("train", "val"):
+        listed, extra, missing = plan[split]
+        present = [row for row in listed if row.youtube_id not in missing]
+        mirror = []
+        for row in present:
+            name = clip_name(row.youtube_id, row.time_start, row.time_end)
+            jobs.append((str(out / "youtube" / f"{row.youtube_id}.mp4"), str(work / name), row.time_start,
+                         row.time_end))
+            mirror.append(MirrorClip(name, row.label, work / name))
+        if KINETICS[dataset][2]:  # clips of classes outside Mini-Kinetics-200: the bytes of a present clip
+            mirror += [MirrorClip(clip_name(row.youtube_id, row.time_start, row.time_end), row.label, mirror[0].path)
+                       for row in extra]
+        clips[split] = mirror
+    trim_clips(jobs, workers=workers, progress=progress)
+    return write_mirror(out, "400" if KINETICS[dataset][2] else "600", clips)

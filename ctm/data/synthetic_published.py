@@ -4,8 +4,8 @@ runs the real download -> extract -> parse -> decode code on them (from file:// 
 ``write_published(dataset, out, pairs=..., **sizes)`` writes one dataset's host folder (docs/synthetic_data.md,
 "Published form")::
 
-    mini_kinetics_200   kinetics400.tar.gz  train_ytid_list.txt  val_ytid_list.txt  youtube/<id>.mp4  SHA256SUMS
-    kinetics_600        kinetics600.tar.gz  youtube/<id>.mp4  SHA256SUMS
+    mini_kinetics_200   kinetics400.tar.gz  train_ytid_list.txt  val_ytid_list.txt  youtube/<id>.mp4  cvdf/  SHA256SUMS
+    kinetics_600        kinetics600.tar.gz  youtube/<id>.mp4  cvdf/  SHA256SUMS
     ucf101              UCF101.rar  UCF101TrainTestSplits-RecognitionTask.zip  SHA256SUMS
     hmdb51              hmdb51_org.rar  test_train_splits.rar  SHA256SUMS
 

@@ -50,7 +50,7 @@ def test_fresh_clone_with_committed_reports_regenerates(snakemake_project, tmp_p
     root = make_project(tmp_path / "clone", tiny_params)
     shutil.copytree(snakemake_project / "reports", root / "reports")
     out = run(["snakemake", "--cores", "2", "-n", "all_tables"], root)
-    for rule in ("publish_synthetic", "download", "extract", "fetch_clips", "decode", "train", "evaluate",
+    for rule in ("publish_synthetic", "download", "extract", "clips_manifest", "decode", "train", "evaluate",
                  "aggregate", "report_table", "report_site"):
         assert f"rule {rule}:" in out.stdout + out.stderr
 

@@ -44,8 +44,8 @@ def rehearsal_project(tmp_path_factory, tiny_params):
 def test_every_rule_of_the_paper_dag_runs(rehearsal_project):
     root, params = rehearsal_project
     logs = root / "logs" / "rehearsal"
-    for rule in ("publish_synthetic", "publish_weights", "download", "fetch_weights", "extract", "fetch_clips",
-                 "decode", "train", "evaluate", "aggregate", "report"):
+    for rule in ("publish_synthetic", "publish_weights", "download", "fetch_weights", "extract", "shard_list",
+                 "fetch_shard", "clips_manifest", "decode", "train", "evaluate", "aggregate", "report"):
         assert (logs / rule).is_dir(), rule
     experiments = list(params["experiments"]) + list(params["finetuned"])
     # one run per experiment: the rehearsal has the default single seed (logs/<preset>/train/<experiment>/seed0.log)

@@ -145,6 +145,7 @@ DOWNLOADED = [name for name, spec in CFG.preset.datasets.items() if spec.source 
 PLAIN_FILES = "|".join(
     re.escape(f) for d in DOWNLOADED for f, spec in CFG.dataset(d).files.items() if not spec.extract
 ) or "^$"
+PUBLISHED_FILES = "|".join(re.escape(f) for d in DOWNLOADED for f in CFG.dataset(d).files) or "^$"
 
 
 def remote_dir(dataset):
@@ -185,14 +186,34 @@ def annotation_files(wildcards):
             for name, spec in CFG.dataset(d).files.items()]
 
 
+def clips_of(source):
+    """A wildcard pattern of the datasets whose clips come from `source` (cvdf, youtube, local); none: no match."""
+    names = [d for d, spec in CFG.preset.datasets.items() if spec.clips and spec.clips.source == source]
+    return "|".join(names) or "(?!x)x"
+
+
 def clips_url(dataset):
-    return resolve(CFG.dataset(dataset).clips_url, paths.remote_dir(PRESET, dataset))
+    return resolve(CFG.dataset(dataset).clips.url, paths.remote_dir(PRESET, dataset))
+
+
+def shard_records(wildcards):
+    """Every shard's record of a CVDF dataset: known once its shard lists are fetched (checkpoint shard_list)."""
+    from pathlib import Path
+
+    from ctm.acquire.cvdf import read_shard_list
+
+    d, files = wildcards.dataset, []
+    for subset, url in CFG.dataset(d).clips.shard_lists.items():
+        listed = checkpoints.shard_list.get(dataset=d, subset=subset).output[0]
+        count = len(read_shard_list(Path(listed), resolve(url, paths.remote_dir(PRESET, d))))
+        files += [path(paths.shard_record, d, subset, i) for i in range(count)]
+    return files
 
 
 def dataset_ready(wildcards):
-    """Annotations, plus the fetched clips for Kinetics-style datasets."""
+    """Annotations, plus the clips' manifest for the Kinetics datasets."""
     files = annotation_files(wildcards)
-    if CFG.dataset(wildcards.dataset).clips_url:
+    if CFG.dataset(wildcards.dataset).clips:
         files.append(path(paths.videos_manifest, wildcards.dataset))
     return files
 

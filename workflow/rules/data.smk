@@ -1,4 +1,5 @@
-# Datasets: publish (synthetic presets only) -> download -> extract -> fetch clips (Kinetics) -> decode.
+# Datasets: publish (synthetic presets only) -> download -> extract -> clips (Kinetics: the CVDF mirror's shards,
+# local folders or YouTube, as params.yaml's `clips` says) -> decode.
 # Every dataset goes through the same rules; a synthetic preset only adds `publish_synthetic`, whose folder stands in
 # for the dataset's hosts (file:// URLs). Paths: ctm/paths.py; file lists and URLs: params.yaml.
 
@@ -35,6 +36,8 @@ rule download:
         remote_input,
     output:
         path(paths.downloaded_file, "{dataset}", "{file}"),
+    wildcard_constraints:
+        file=PUBLISHED_FILES,
     params:
         url=lambda w: file_url(w.dataset, w.file),
         checks=lambda w: checksum_args(w.dataset, w.file),
@@ -98,6 +101,8 @@ rule fetch_clips:
         annotation_files,
     output:
         path(paths.videos_manifest, "{dataset}"),
+    wildcard_constraints:
+        dataset=clips_of("youtube"),
     params:
         root=lambda w: dataset_root(w.dataset),
         url=lambda w: clips_url(w.dataset),
@@ -114,6 +119,99 @@ rule fetch_clips:
     shell:
         "ctm fetch-clips --dataset {wildcards.dataset:q} --root {params.root:q} --url-template {params.url:q} "
         "--workers {threads} > {log:q} 2>&1"
+
+
+# Kinetics from the CVDF mirror: each subset's shard list first (a checkpoint: the shards are known only then), then
+# one job per shard (retried alone when it fails), then the manifest that accounts for every annotated clip.
+checkpoint shard_list:
+    input:
+        remote_input,
+    output:
+        path(paths.shard_list, "{dataset}", "{subset}"),
+    wildcard_constraints:
+        dataset=clips_of("cvdf"),
+        subset="train|val",
+    params:
+        preset=PRESET,
+    retries: 2
+    resources:
+        mem_mb=500,
+        runtime=10,
+    log:
+        job_log("shard_list", "{dataset}/{subset}"),
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --subset {wildcards.subset:q} "
+        "--list-only --no-progress > {log:q} 2>&1"
+
+
+rule fetch_shard:
+    input:
+        annotation_files,
+        listed=path(paths.shard_list, "{dataset}", "{subset}"),
+    output:
+        path(paths.shard_record, "{dataset}", "{subset}", "{index}"),
+    wildcard_constraints:
+        dataset=clips_of("cvdf"),
+        subset="train|val",
+        index=r"\d+",
+    params:
+        preset=PRESET,
+    retries: 2
+    resources:
+        mem_mb=1000,
+        runtime=lambda w: 120 if CFG.dataset(w.dataset).source == "download" else 10,
+    log:
+        job_log("fetch_shard", "{dataset}/{subset}/{index}"),
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --subset {wildcards.subset:q} "
+        "--index {wildcards.index:q} --no-progress > {log:q} 2>&1"
+
+
+rule clips_manifest:
+    input:
+        annotation_files,
+        lists=lambda w: [path(paths.shard_list, w.dataset, s) for s in CFG.dataset(w.dataset).clips.shard_lists],
+        records=shard_records,
+    output:
+        path(paths.videos_manifest, "{dataset}"),
+    wildcard_constraints:
+        dataset=clips_of("cvdf"),
+    params:
+        preset=PRESET,
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        job_log("clips_manifest", "{dataset}"),
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --manifest-only --no-progress "
+        "> {log:q} 2>&1"
+
+
+rule link_clips:
+    input:
+        annotation_files,
+    output:
+        path(paths.videos_manifest, "{dataset}"),
+    wildcard_constraints:
+        dataset=clips_of("local"),
+    params:
+        preset=PRESET,
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    log:
+        job_log("link_clips", "{dataset}"),
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        "ctm link-clips --dataset {wildcards.dataset:q} --preset {params.preset:q} --no-progress > {log:q} 2>&1"
 
 
 rule decode:
