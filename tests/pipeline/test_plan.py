@@ -15,7 +15,7 @@ from ctm.config import load_config
 from ctm.data import synthetic_ucf101
 from ctm.data.synthetic_hmdb51 import split_tags
 from ctm.pipeline import plan_figures as fig
-from ctm.pipeline.plan import jobs, plan, split_videos, store_frames, ucf101_test_groups
+from ctm.pipeline.plan import decode_request_minutes, jobs, plan, split_videos, store_frames, ucf101_test_groups
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "params.yaml"
@@ -66,6 +66,14 @@ def test_paper_disk_and_download(paper):
     assert rows["decode mini_kinetics_200"]["disk_gb"] == pytest.approx(600, rel=0.02)  # docs/decoded_store.md
     assert rows["decode ucf101"]["disk_gb"] == pytest.approx(62, rel=0.03)
     assert rows["decode hmdb51"]["disk_gb"] == pytest.approx(16, rel=0.06)
+
+
+def test_decode_request_is_the_plans_cpu_hours_over_the_workers(paper):
+    """common.smk's decode_runtime: the decode row's CPU-hours over the job's workers, x the margin (+1 min)."""
+    cpu_h = next(r["cpu_h"] for r in plan(paper)["rows"] if r["stage"] == "decode kinetics_600")
+    minutes = decode_request_minutes(paper, "kinetics_600", 16)
+    assert minutes - 1 == pytest.approx(cpu_h * 60 / 16 * fig.REQUEST_MARGIN, abs=1)
+    assert decode_request_minutes(paper, "kinetics_600", 4) > 3 * minutes
 
 
 def test_embedded_plan_is_small():
