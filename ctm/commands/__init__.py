@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ctm.commands.synth", "ctm.commands.runs", "ctm.commands.model_info", "ctm.commands.clips",
     "ctm.commands.archives", "ctm.commands.shards", "ctm.commands.decode", "ctm.commands.bench", "ctm.commands.prepare",
     "ctm.commands.report", "ctm.commands.weights", "ctm.commands.predict", "ctm.commands.pipeline",
+    "ctm.commands.plan",
 )
 
 

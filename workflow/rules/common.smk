@@ -9,6 +9,7 @@ from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
 from ctm.acquire.prepare import resolve
 from ctm.names import sha256_prefix, weights_file_name, weights_url
+from ctm.pipeline import plan
 from ctm.pipeline.code import code_files
 
 CFG = load_config("params.yaml", config["preset"])
@@ -64,7 +65,20 @@ GPU = CFG.preset.device == "cuda"  # GPU presets claim GPUs; the embedded one ru
 
 
 def experiment_gpus(wildcards):
-    return CFG.recipe(CFG.experiment(wildcards.experiment)).gpus
+    """GPUs of a training job: the plan's (ctm plan), i.e. the recipe's `gpus`."""
+    return plan.train_job(CFG, wildcards.experiment, int(wildcards.seed)).devices
+
+
+def job_runtime(step):
+    """A train or evaluate job's `runtime` request (minutes): its planned time times the plan's margin, from the
+    figures `ctm plan` prints (ctm/pipeline/plan.py), so that a dry run's requests add up to the plan."""
+    return lambda wildcards: plan.request_minutes(CFG, step, wildcards.experiment, int(wildcards.seed))
+
+
+def decode_runtime(wildcards, threads):
+    """A decode job's `runtime` request (minutes) from the plan's frames and decode rate over its `threads`
+    workers; for the decode job of data.smk to use (its resources are not changed here)."""
+    return plan.decode_request_minutes(CFG, wildcards.dataset, threads)
 
 
 def launcher(gpus):
