@@ -175,3 +175,13 @@ def test_the_phrases_classify_error_keys_on_are_still_in_yt_dlp():
     assert "This content isn't available, try again later" in source
     assert "has been rate-limited by YouTube" in source
     assert "YouTube is requiring a captcha challenge" in source
+
+
+def test_a_refusal_anywhere_in_the_error_chain_wins_over_unavailable():
+    from yt_dlp.utils import DownloadError
+
+    class TooMany(Exception):
+        status = 429
+
+    outer = DownloadError("ERROR: [youtube] --nQbRBEz2s: Video unavailable", (None, TooMany("no text"), None))
+    assert classify_error(outer) == "rate_limited"
