@@ -60,6 +60,11 @@ class RequestPacer:
         return self._stopped.is_set()
 
 
+def pacer_for(url_template: str, per_hour: int) -> RequestPacer:
+    """The pace of a fetch from `url_template`: `per_hour` request starts an hour, none for local file:// sources."""
+    return RequestPacer(0 if url_template.startswith("file:") else per_hour)
+
+
 class FetchGate:
     """A pacer plus a stop after `stop_after` consecutive answers whose status is in BLOCK_STATUSES (0: never).
 

@@ -25,9 +25,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.acquire.pacing import FetchGate, RequestPacer
+from ctm.acquire.pacing import FetchGate, RequestPacer, pacer_for
 from ctm.acquire.trim import trim_video
-from ctm.acquire.youtube_source import DownloadFailed, SourceCache, download_source, first_line, ydl_opts_error
+from ctm.acquire.youtube_source import (
+    DownloadFailed,
+    SourceCache,
+    download_source,
+    first_line,
+    is_refusal,
+    ydl_opts_error,
+)
 from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
 from ctm.errors import UserError
 from ctm.fileio import atomic_write
@@ -180,11 +187,6 @@ def _require_yt_dlp() -> None:
                              ) from err
 
 
-def pacer_for(url_template: str, per_hour: int) -> RequestPacer:
-    """The pace of a fetch: `per_hour` request starts an hour, none for local file:// sources."""
-    return RequestPacer(0 if url_template.startswith("file:") else per_hour)
-
-
 def _stop_message(gate: FetchGate, options: FetchOptions, manifest: Path, untried: int) -> str:
     advice = ("pass --cookies FILE (exported from a browser logged in to YouTube) or fetch from another network"
               if gate.last_status == "blocked" else
@@ -251,7 +253,7 @@ def fetch_clips(
             if old is None or old["status"] != "ok":
                 records[row["video"]] = {**row, "status": "ok", "reason": "present before fetch",
                                          "attempts": 0, "bytes": file.stat().st_size}
-        elif retry_unavailable or old is None or old["status"] != "unavailable":
+        elif retry_unavailable or old is None or old["status"] != "unavailable" or is_refusal(old["reason"]):
             todo.append(row)
     if todo:
         _require_yt_dlp()

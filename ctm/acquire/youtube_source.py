@@ -84,6 +84,13 @@ def classify_error(err: BaseException) -> str:
     return next((status for status in _PRIORITY if status in found), "failed")
 
 
+def is_refusal(reason: str) -> bool:
+    """Whether a recorded reason is YouTube refusing us (`rate_limited` or `blocked`). Versions before those statuses
+    recorded the rate limit ("Video unavailable. This content isn't available, try again later...") as
+    `unavailable`; fetch_clips retries such rows even when told to skip unavailable ones."""
+    return classify_error(Exception(reason)) in ("rate_limited", "blocked")
+
+
 class _QuietLogger:
     """yt-dlp logger that prints nothing: errors reach the manifest through the raised exception."""
 

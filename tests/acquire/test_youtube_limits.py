@@ -26,8 +26,15 @@ from youtube_server import (
     write_source,
 )
 
-from ctm.acquire.pacing import FetchGate, RequestPacer
-from ctm.acquire.youtube import MANIFEST_NAME, ClipFetchError, FetchOptions, fetch_clips, pacer_for, read_manifest
+from ctm.acquire.pacing import FetchGate, RequestPacer, pacer_for
+from ctm.acquire.youtube import (
+    MANIFEST_COLUMNS,
+    MANIFEST_NAME,
+    ClipFetchError,
+    FetchOptions,
+    fetch_clips,
+    read_manifest,
+)
 
 BOT_ID, LIMIT_ID = "botcheck001", "ratelimit01"
 
@@ -75,6 +82,17 @@ def test_refusals_end_rate_limited_or_blocked_are_not_retried_in_the_run_and_the
     assert manifest["attempts"].tolist() == [2, 2, 2, 1]
     assert {p.strip("/") for p in server.requests} == {f"{i}.mp4" for i in (PLAIN_ID, LIMIT_ID, BOT_ID)}
     check_clip(root / rows["video"][1], first=0, last=15)
+
+
+def test_skip_unavailable_still_retries_rate_limits_that_older_versions_recorded_as_unavailable(sources, tmp_path):
+    rows = clip_rows([(PLAIN_ID, 0, 2), (DASH_ID, 0, 2)])
+    old = rows.assign(status="unavailable", reason=[f"[youtube] {PLAIN_ID}: {RATE_LIMITED}",
+                                                    f"[youtube] {DASH_ID}: Video unavailable. This video is private"],
+                      attempts=1, bytes=0)
+    old[MANIFEST_COLUMNS].to_csv(tmp_path / MANIFEST_NAME, index=False)
+    manifest = fetch_clips(rows, tmp_path, sources.as_uri() + "/{youtube_id}.mp4", progress=False,
+                           retry_unavailable=False)
+    assert manifest[["status", "attempts"]].values.tolist() == [["ok", 2], ["unavailable", 1]]
 
 
 def test_fetch_stops_after_consecutive_refusals_and_writes_the_manifest_first(server, sources, tmp_path):
@@ -207,7 +225,8 @@ def test_cli_passes_cookies_js_runtime_pace_and_cache_to_yt_dlp(server, tmp_path
     real_params = youtube_source.ydl_params
     monkeypatch.setattr(youtube_source, "ydl_params", lambda *a: seen.append(real_params(*a)) or seen[-1])
     cookies = tmp_path / "cookies.txt"
-    cookies.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tSID\tsecret42\n")
+    jar = "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tSID\tsecret42\n"
+    cookies.write_text(jar)
     root = mini_root(tmp_path, [PLAIN_ID])
     argv = ["fetch-clips", "--dataset", "mini_kinetics_200", "--root", str(root), "--no-progress", "--workers", "1",
             "--url-template", server.template, "--cookies", str(cookies), "--js-runtime", "node", "--per-hour", "0",
@@ -215,6 +234,7 @@ def test_cli_passes_cookies_js_runtime_pace_and_cache_to_yt_dlp(server, tmp_path
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["status"] == {"ok": 2}
     assert {cookie for _, _, cookie in server.log} == {"SID=secret42"}  # every request carried the cookie
+    assert cookies.read_text() == jar  # read, never rewritten
     assert seen and all(p["cookiefile"] == str(cookies) and p["js_runtimes"] == {"node": {}} for p in seen)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [f"{DASH_ID}.mp4", f"{PLAIN_ID}.mp4"]
 
