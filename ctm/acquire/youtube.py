@@ -1,21 +1,22 @@
 """Fetch Kinetics clips: download each YouTube video with yt-dlp, trim it to [time_start, time_end], keep a manifest.
 
 `fetch_clips(rows, root, url_template)` writes each clip to `root / row.video` (H.264 mp4, see ctm.acquire.trim) and
-records every row in `root/videos_manifest.csv` (MANIFEST_COLUMNS): status `ok`, `unavailable` (404, private,
-removed: not retried within a run), `failed` (any other download error: retried with back-off) or `trim_failed`.
-A rerun retries only rows that are not `ok` or whose file is missing. yt-dlp is called through its Python API
-(`yt_dlp.YoutubeDL`), so an id such as `--nQbRBEz2s` is a URL part and never a command-line option.
-Downloads and trims run in a thread pool: both wait on the network or in FFmpeg code that releases the GIL.
+records every row in `root/videos_manifest.csv` (MANIFEST_COLUMNS) with a status: `ok`; `unavailable` (404, private,
+removed: not retried within a run); `rate_limited` / `blocked` (YouTube refused us, not the video: never counted
+gone, not retried within a run, retried by the next); `failed` (any other download error: retried with back-off);
+or `trim_failed`. A rerun retries only rows that are not `ok` or whose file is missing.
+Requests are paced (FetchOptions.per_hour, ctm.acquire.pacing) and the run stops after
+FetchOptions.stop_after_blocks consecutive refusals. Downloads go through ctm.acquire.youtube_source (yt-dlp's
+Python API, an optional source cache shared by datasets). Downloads and trims run in a thread pool: both wait on
+the network or in FFmpeg code that releases the GIL.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import string
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,7 +25,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm.acquire.pacing import FetchGate, RequestPacer, pacer_for
 from ctm.acquire.trim import trim_video
+from ctm.acquire.youtube_source import (
+    DownloadFailed,
+    SourceCache,
+    download_source,
+    first_line,
+    is_refusal,
+    ydl_opts_error,
+)
 from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
 from ctm.errors import UserError
 from ctm.fileio import atomic_write
@@ -36,26 +46,11 @@ ROW_COLUMNS = ["youtube_id", "video", "time_start", "time_end"]
 YOUTUBE_TEMPLATE = "https://www.youtube.com/watch?v={youtube_id}"
 # Video only, one file (merging separate audio/video needs ffmpeg), H.264 first (fast to decode), at most 720p.
 DEFAULT_FORMAT = "bv*[height<=?720][vcodec^=avc1]/bv*[height<=?720]/b[height<=?720]/bv*/b"
-# yt-dlp messages that mean the video is gone for good (or needs an account), not that the try failed.
-_UNAVAILABLE = re.compile(
-    r"video unavailable|private video|video is private|has been removed|no longer available|account .*terminated|"
-    r"not available in your country|not made this video available|geo.?restrict|copyright|members.only|"
-    r"join this channel|confirm your age|"
-    r"age.restricted|does not exist|no such file|premieres in|live event will begin",
-    re.IGNORECASE,
-)
-_UNAVAILABLE_HTTP = {404, 410}
 TMP_DIR = ".fetch_tmp"
 
 
 class ClipFetchError(UserError, ValueError):
     """A user error in the request (template, columns); the message names the value."""
-
-
-class _DownloadError(Exception):
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,16 @@ class FetchOptions:
     format: str = DEFAULT_FORMAT
     short_side: int | None = None
     crf: int = 23
-    ydl_opts: dict = field(default_factory=dict)
+    ydl_opts: dict = field(default_factory=dict)  # passed to yt_dlp.YoutubeDL last: cookiefile, js_runtimes...
+    per_hour: int = 250  # request starts per hour over all workers; 0 or file:// URLs: no pacing
+    stop_after_blocks: int = 20  # stop the run after this many consecutive rate_limited/blocked answers; 0: never
+    source_cache: str | None = None  # folder of whole sources by YouTube id, shared by datasets (SourceCache)
+
+    def __post_init__(self):
+        for name in ("per_hour", "stop_after_blocks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ClipFetchError(f"FetchOptions.{name}={value!r}: need a whole number, 0 or more (0: off)")
 
 
 def check_template(url_template: str) -> None:
@@ -78,102 +82,77 @@ def check_template(url_template: str) -> None:
                              f"(found {sorted(fields) or 'none'}), e.g. {YOUTUBE_TEMPLATE!r}")
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0].removeprefix("ERROR: ")[:300]
+class _Stopped(Exception):
+    """The gate lets no more requests start: the run is stopping."""
 
 
-def classify_error(err: BaseException) -> str:
-    """`unavailable` when yt-dlp's error (or one it wraps) says the video is gone: HTTP 404/410, private,
-    removed, missing file...; `failed` otherwise (timeouts, 5xx, throttling: worth retrying)."""
-    seen, todo = set(), [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        status = getattr(e, "status", None) or getattr(getattr(e, "response", None), "status", None)
-        if isinstance(status, int) and status in _UNAVAILABLE_HTTP:
-            return "unavailable"
-        if isinstance(e, FileNotFoundError) or _UNAVAILABLE.search(str(e)):
-            return "unavailable"
-        exc_info = getattr(e, "exc_info", None)
-        todo += [getattr(e, "cause", None), e.__cause__, e.__context__, exc_info[1] if exc_info else None]
-    return "failed"
-
-
-class _QuietLogger:
-    """yt-dlp logger that prints nothing: errors reach the manifest through the raised exception."""
-
-    def debug(self, msg: str) -> None: ...
-    def info(self, msg: str) -> None: ...
-    def warning(self, msg: str) -> None: ...
-    def error(self, msg: str) -> None: ...
-
-
-_THREAD = threading.local()
-
-
-def _downloader(options: FetchOptions, file_urls: bool):
-    """This thread's yt-dlp instance for these options: building one costs ~90 ms (extractor set-up), more than a
-    small clip's download, so each worker thread keeps its own and only changes the output template per call."""
-    import yt_dlp
-
-    cache = _THREAD.__dict__.setdefault("downloaders", {})
-    key = (repr(options), file_urls)
-    if key not in cache:
-        cache[key] = yt_dlp.YoutubeDL({
-            "outtmpl": "source.%(ext)s", "format": options.format, "noplaylist": True,
-            "socket_timeout": options.timeout_s, "retries": 0, "fragment_retries": 0, "cachedir": False,
-            "quiet": True, "no_warnings": True, "noprogress": True, "logger": _QuietLogger(),
-            # yt-dlp refuses file:// URLs unless asked (--enable-file-urls); the presets serve local "YouTube" files.
-            "enable_file_urls": file_urls,
-            **options.ydl_opts,
-        })
-    return cache[key]
-
-
-def download_source(url: str, folder: Path, options: FetchOptions) -> Path:
-    """Download the whole video at `url` into `folder` with yt-dlp; returns the file. Raises _DownloadError."""
-    ydl = _downloader(options, url.startswith("file:"))
-    ydl.params["outtmpl"] = {"default": str(folder / "source.%(ext)s")}
+def _download(url: str, folder: Path, options: FetchOptions, gate: FetchGate, result: dict) -> Path:
+    """One paced download into `folder`, counted in result["attempts"] and reported to the gate."""
+    if not gate.before_request():
+        raise _Stopped
+    result["attempts"] += 1
     try:
-        info = ydl.extract_info(url, download=True)
-    except Exception as err:  # yt-dlp wraps most errors in DownloadError, but not all (e.g. some OSErrors)
-        raise _DownloadError(classify_error(err), _first_line(err)) from err
-    paths = [Path(d["filepath"]) for d in (info or {}).get("requested_downloads", []) if d.get("filepath")]
-    paths = [p for p in paths if p.is_file()] or sorted(p for p in folder.glob("source.*") if p.suffix != ".part")
-    if not paths:
-        raise _DownloadError("failed", f"yt-dlp reported success but wrote no file for {url}")
-    return paths[0]
+        file = download_source(url, folder, options)
+    except DownloadFailed as err:
+        gate.answered(err.status, err.reason)
+        raise
+    gate.answered("ok")
+    return file
 
 
-def fetch_one(row: dict, root: Path, url_template: str, options: FetchOptions) -> dict:
-    """Download, trim and store one clip (a row with ROW_COLUMNS); returns its manifest row. Never raises for a
-    bad video: the outcome is in `status` and `reason`."""
+def _get_source(youtube_id: str, url: str, root: Path, options: FetchOptions, gate: FetchGate,
+                cache: SourceCache | None, result: dict) -> tuple[Path, Path | None]:
+    """(the whole source video, a scratch folder to delete after the trim or None). From the cache when it holds
+    the id (no request); else downloaded, and kept in the cache when there is one."""
+    if cache is None:
+        scratch = Path(tempfile.mkdtemp(dir=root / TMP_DIR))
+        try:
+            return _download(url, scratch, options, gate, result), scratch
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    with cache.lock(youtube_id):  # a second row of the same id waits here, then finds the file
+        found = cache.find(youtube_id)
+        if found is not None:
+            return found, None
+        scratch = cache.scratch()
+        try:
+            return cache.keep(youtube_id, _download(url, scratch, options, gate, result)), scratch
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+
+
+def fetch_one(row: dict, root: Path, url_template: str, options: FetchOptions, gate: FetchGate | None = None,
+              cache: SourceCache | None = None) -> dict | None:
+    """Download (or take from `cache`), trim and store one clip (a row with ROW_COLUMNS); returns its manifest row.
+    Never raises for a bad video: the outcome is in `status` and `reason`. Returns None when `gate` stopped the run
+    before this row's first request (the row stays untried)."""
+    gate = gate or FetchGate(RequestPacer(0), 0)
     dst = root / row["video"]
     url = url_template.format(youtube_id=row["youtube_id"])
     result = {**{k: row[k] for k in ROW_COLUMNS}, "status": "failed", "reason": "", "attempts": 0, "bytes": 0}
-    tmp_root = root / TMP_DIR
-    tmp_root.mkdir(parents=True, exist_ok=True)
+    (root / TMP_DIR).mkdir(parents=True, exist_ok=True)
     while True:
-        result["attempts"] += 1
-        folder = Path(tempfile.mkdtemp(dir=tmp_root))
+        scratch = None
         try:
-            source = download_source(url, folder, options)
+            source, scratch = _get_source(row["youtube_id"], url, root, options, gate, cache, result)
             info = trim_video(source, dst, row["time_start"], row["time_end"], crf=options.crf,
                               short_side=options.short_side)
-        except _DownloadError as err:
+        except _Stopped:
+            return result if result["attempts"] else None
+        except DownloadFailed as err:
             result.update(status=err.status, reason=err.reason)
         except Exception as err:  # PyAV's errors, TrimError: the download worked, the file is unusable
-            result.update(status="trim_failed", reason=_first_line(err))
+            result.update(status="trim_failed", reason=first_line(err))
         else:
             length = row["time_end"] - row["time_start"]
             kept = info["last_s"] - info["first_s"] + 1 / info["fps"]
             reason = f"window truncated: {kept:.2f} of {length} s" if kept < length - 0.5 else ""
             result.update(status="ok", reason=reason, bytes=dst.stat().st_size)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         if result["status"] != "failed" or result["attempts"] > options.retries:
             return result
         time.sleep(options.backoff_s * 2 ** (result["attempts"] - 1))
@@ -208,6 +187,15 @@ def _require_yt_dlp() -> None:
                              ) from err
 
 
+def _stop_message(gate: FetchGate, options: FetchOptions, manifest: Path, untried: int) -> str:
+    advice = ("pass --cookies FILE (exported from a browser logged in to YouTube) or fetch from another network"
+              if gate.last_status == "blocked" else
+              f"wait an hour, then run again with a lower --per-hour (now {options.per_hour}) or with --cookies FILE")
+    return (f"stopped after {gate.streak} consecutive blocked or rate-limited answers (--stop-after-blocks "
+            f"{options.stop_after_blocks}); the last: {gate.last_reason!r}. {untried} rows were left untried; "
+            f"{manifest} records the rest. {advice[0].upper() + advice[1:]}; finished clips are kept")
+
+
 def fetch_clips(
     rows: pd.DataFrame,
     root: str | os.PathLike,
@@ -220,6 +208,7 @@ def fetch_clips(
     retry_unavailable: bool = True,
     save_every_s: float = 30.0,
     options: FetchOptions | None = None,
+    pacer: RequestPacer | None = None,
 ) -> pd.DataFrame:
     """Fetch the clips of `rows` (columns youtube_id, video, time_start, time_end) under `root`.
 
@@ -231,6 +220,10 @@ def fetch_clips(
     The manifest `root/videos_manifest.csv` keeps rows of earlier runs that `rows` does not list; it is rewritten
     every `save_every_s` seconds and at the end (also on Ctrl-C). `options` overrides format, size, quality and
     extra yt-dlp options (FetchOptions; its retries/timeout_s win over the arguments).
+    Request starts are paced by `pacer` (default: RequestPacer(options.per_hour), none for file:// templates).
+    After options.stop_after_blocks consecutive `rate_limited`/`blocked` answers no new request starts, the
+    manifest is written (rows not reached keep their old state) and ClipFetchError says what to do. With
+    options.source_cache, whole sources are kept there by YouTube id and reused (SourceCache).
     Returns the manifest rows of `rows`, in the order of `rows`.
     """
     check_template(url_template)
@@ -240,6 +233,9 @@ def fetch_clips(
     options = options or FetchOptions(retries=retries, timeout_s=timeout_s)
     root = Path(root)
     path = root / MANIFEST_NAME
+    cache_dir = Path(options.source_cache) if options.source_cache else None
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise ClipFetchError(f"source cache {cache_dir} is a file: pass a folder (it is created if absent)")
     records = {r["video"]: r for r in read_manifest(path).to_dict("records")}
     todo = []
     for row in rows[ROW_COLUMNS].drop_duplicates("video").to_dict("records"):
@@ -257,18 +253,26 @@ def fetch_clips(
             if old is None or old["status"] != "ok":
                 records[row["video"]] = {**row, "status": "ok", "reason": "present before fetch",
                                          "attempts": 0, "bytes": file.stat().st_size}
-        elif retry_unavailable or old is None or old["status"] != "unavailable":
+        elif retry_unavailable or old is None or old["status"] != "unavailable" or is_refusal(old["reason"]):
             todo.append(row)
     if todo:
         _require_yt_dlp()
+        error = ydl_opts_error(options.ydl_opts)
+        if error:
+            raise ClipFetchError(error)
+    pacer = pacer or pacer_for(url_template, options.per_hour)
+    gate = FetchGate(pacer, options.stop_after_blocks)
+    cache = SourceCache(cache_dir) if cache_dir is not None and todo else None
     counts: Counter = Counter()  # outcomes of this run, for the progress bar
     bar = progress_bar(total=len(todo), desc="clips", unit="clip", disable=not progress)
     last_save = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = [pool.submit(fetch_one, row, root, url_template, options) for row in todo]
-        for future in as_completed(futures):
+        futures = [pool.submit(fetch_one, row, root, url_template, options, gate, cache) for row in todo]
+        for future in as_completed(futures):  # once the gate trips, rows not started return None at once
             result = future.result()
+            if result is None:
+                continue
             old = records.get(result["video"])
             result["attempts"] += int(old["attempts"]) if old is not None else 0
             records[result["video"]] = result
@@ -284,5 +288,7 @@ def fetch_clips(
         if records:
             write_manifest(records, path)
     shutil.rmtree(root / TMP_DIR, ignore_errors=True)
+    if gate.tripped:
+        raise ClipFetchError(_stop_message(gate, options, path, untried=len(todo) - sum(counts.values())))
     videos = rows["video"].drop_duplicates()
     return pd.DataFrame([records[v] for v in videos], columns=MANIFEST_COLUMNS).reset_index(drop=True)

@@ -35,8 +35,11 @@ def _fetch_clips(args: argparse.Namespace) -> dict:
         rows = rows.head(args.limit)
     extra = {"cookiefile": args.cookies} if args.cookies else {}
     if args.js_runtime:
-        extra["js_runtimes"] = {args.js_runtime: {}}
-    options = FetchOptions(retries=args.retries, timeout_s=args.timeout, short_side=args.short_side, ydl_opts=extra)
+        name, _, where = args.js_runtime.partition(":")
+        extra["js_runtimes"] = {name: {"path": where} if where else {}}
+    options = FetchOptions(retries=args.retries, timeout_s=args.timeout, short_side=args.short_side, ydl_opts=extra,
+                           per_hour=args.per_hour, stop_after_blocks=args.stop_after_blocks,
+                           source_cache=args.source_cache)
     manifest = fetch_clips(rows, root, args.url_template, workers=args.workers, progress=not args.no_progress,
                            retry_unavailable=not args.skip_unavailable, options=options)
     by_subset = rows.drop_duplicates("video")[["video", "subset"]].merge(manifest, on="video")
@@ -70,10 +73,21 @@ def register(sub: argparse._SubParsersAction, common) -> None:
     p.add_argument("--timeout", type=positive, default=120, help="yt-dlp socket timeout in seconds (default: 120)")
     p.add_argument("--short-side", type=at_least_one,
                    help="resize clips to this short side (default: keep the source size)")
-    p.add_argument("--cookies", help="Netscape cookies file for yt-dlp (age-restricted videos, bot checks)")
-    p.add_argument("--js-runtime", help="JavaScript runtime yt-dlp runs YouTube's player code with "
-                   "(deno (yt-dlp's default), node, bun or quickjs; needs the yt-dlp-ejs package)")
+    p.add_argument("--cookies", help="Netscape cookies file for yt-dlp (age-restricted videos, bot checks); "
+                   "read only, checked before the first download")
+    p.add_argument("--js-runtime", metavar="NAME[:PATH]", help="JavaScript runtime yt-dlp runs YouTube's player "
+                   "code with: deno (yt-dlp's default), node, bun or quickjs, optionally with the path of its "
+                   "program, e.g. node:/usr/bin/node (needs the yt-dlp-ejs package)")
+    p.add_argument("--per-hour", type=count, default=250, help="at most this many downloads start per hour, over "
+                   "all workers (YouTube allows a guest about 300; 0: no pacing; file:// is never paced; "
+                   "default: 250)")
+    p.add_argument("--stop-after-blocks", type=count, default=20, help="stop after this many consecutive "
+                   "rate-limited or bot-check answers, keeping the rest untried (0: never; default: 20)")
+    p.add_argument("--source-cache", metavar="DIR", help="keep whole source videos here by YouTube id and trim "
+                   "from them, so a video listed by two datasets is downloaded once (sources are large: see "
+                   "docs/kinetics_clips.md)")
     p.add_argument("--skip-unavailable", action="store_true",
-                   help="do not retry rows that the manifest already records as unavailable")
+                   help="do not retry rows that the manifest already records as unavailable (rate_limited and "
+                   "blocked rows are always retried)")
     common(p)
     p.set_defaults(func=_fetch_clips)

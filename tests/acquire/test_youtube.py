@@ -1,19 +1,15 @@
-"""fetch_clips end to end: real yt-dlp downloads from a local HTTP server and file:// URLs, real PyAV trims,
-clips decoded with decord. Source frame i has brightness 8 + 7 i, so a decoded clip tells which frames it kept."""
+"""fetch_clips end to end: real yt-dlp downloads from a local HTTP server and file:// URLs (youtube_server.py),
+real PyAV trims, clips decoded with decord; and classify_error on yt-dlp's exact YouTube messages."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import sys
-import threading
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from youtube_server import BOT_CHECK, DASH_ID, MISSING_ID, PLAIN_ID, RATE_LIMITED, check_clip, clip_rows, write_source
 
 from ctm.acquire.trim import _output_size
 from ctm.acquire.youtube import (
@@ -21,86 +17,18 @@ from ctm.acquire.youtube import (
     MANIFEST_NAME,
     ClipFetchError,
     FetchOptions,
-    classify_error,
     fetch_clips,
     read_manifest,
 )
-from ctm.data.video_io import read_video, write_video
+from ctm.acquire.youtube_source import classify_error
 
-FPS, FRAMES = 8, 32  # 4 s sources
-DASH_ID, PLAIN_ID, MISSING_ID = "--nQbRBEz2s", "abcdefghijk", "missing0001"
-
-
-def brightness(index: int) -> int:
-    return 8 + 7 * index
-
-
-def write_source(folder: Path, youtube_id: str) -> None:
-    frames = np.stack([np.full((64, 64, 3), brightness(i), np.uint8) for i in range(FRAMES)])
-    write_video(folder / f"{youtube_id}.mp4", frames, FPS)
-
-
-def clip_rows(windows: list[tuple[str, int, int]]) -> pd.DataFrame:
-    rows = pd.DataFrame(windows, columns=["youtube_id", "time_start", "time_end"])
-    rows["video"] = [f"videos/{y}_{s:06d}_{e:06d}.mp4" for y, s, e in windows]
-    return rows
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # yt-dlp's generic extractor reads the start of a file and hangs up: broken pipes are expected
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.requests[self.path] += 1
-        if self.server.fail_first.get(self.path, 0) > 0:
-            self.server.fail_first[self.path] -= 1
-            self.send_error(503, "busy")
-            return
-        super().do_GET()
-
-
-@pytest.fixture
-def sources(tmp_path: Path) -> Path:
-    folder = tmp_path / "youtube"
-    folder.mkdir()
-    for youtube_id in (DASH_ID, PLAIN_ID):
-        write_source(folder, youtube_id)
-    return folder
-
-
-@pytest.fixture
-def server(sources: Path):
-    srv = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(sources)))
-    srv.requests, srv.fail_first = Counter(), {}
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    srv.template = f"http://127.0.0.1:{srv.server_address[1]}/{{youtube_id}}.mp4"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
-def check_clip(path: Path, first: int, last: int) -> None:
-    import decord
-
-    frames = read_video(path)
-    assert len(frames) == last - first + 1
-    assert abs(int(frames[0].mean()) - brightness(first)) <= 3
-    assert abs(int(frames[-1].mean()) - brightness(last)) <= 3
-    assert decord.VideoReader(str(path)).get_avg_fps() == pytest.approx(FPS)
+UNPACED = FetchOptions(retries=0, per_hour=0)  # the local server needs no pacing
 
 
 def test_http_fetch_trims_windows_records_missing_and_rerun_retries_only_failures(server, sources, tmp_path):
     root = tmp_path / "k600"
     rows = clip_rows([(DASH_ID, 1, 3), (PLAIN_ID, 0, 2), (MISSING_ID, 0, 2)])
-    manifest = fetch_clips(rows, root, server.template, workers=2, retries=0, progress=False)
+    manifest = fetch_clips(rows, root, server.template, workers=2, progress=False, options=UNPACED)
 
     assert manifest.columns.tolist() == MANIFEST_COLUMNS
     assert manifest["status"].tolist() == ["ok", "ok", "unavailable"]
@@ -119,7 +47,7 @@ def test_http_fetch_trims_windows_records_missing_and_rerun_retries_only_failure
     write_source(sources, MISSING_ID)
     server.requests.clear()
     mtime = (root / rows["video"][0]).stat().st_mtime_ns
-    manifest = fetch_clips(rows, root, server.template, workers=2, retries=0, progress=False)
+    manifest = fetch_clips(rows, root, server.template, workers=2, progress=False, options=UNPACED)
     assert {path.strip("/") for path in server.requests} == {f"{MISSING_ID}.mp4"}
     assert manifest["status"].tolist() == ["ok", "ok", "ok"]
     assert manifest["attempts"].tolist() == [1, 1, 2]
@@ -131,13 +59,13 @@ def test_transient_errors_are_retried_with_backoff(server, tmp_path):
     rows = clip_rows([(PLAIN_ID, 2, 4)])
     server.fail_first[f"/{PLAIN_ID}.mp4"] = 1
     manifest = fetch_clips(rows, tmp_path / "a", server.template, progress=False,
-                           options=FetchOptions(retries=1, backoff_s=0.01))
+                           options=FetchOptions(retries=1, backoff_s=0.01, per_hour=0))
     assert manifest[["status", "attempts"]].values.tolist() == [["ok", 2]]
     check_clip(tmp_path / "a" / rows["video"][0], first=16, last=31)
 
     server.fail_first[f"/{PLAIN_ID}.mp4"] = 5
     manifest = fetch_clips(rows, tmp_path / "b", server.template, progress=False,
-                           options=FetchOptions(retries=1, backoff_s=0.01))
+                           options=FetchOptions(retries=1, backoff_s=0.01, per_hour=0))
     assert manifest[["status", "attempts"]].values.tolist() == [["failed", 2]]
     assert "503" in manifest["reason"][0]
 
@@ -219,13 +147,41 @@ def test_missing_yt_dlp_stops_before_the_first_clip(sources, tmp_path, monkeypat
 
 @pytest.mark.parametrize(("message", "status"), [
     ("Video unavailable. This video has been removed by the uploader", "unavailable"),
+    ("Video unavailable", "unavailable"),
     ("Private video. Sign in if you've been granted access to this video", "unavailable"),
     ("The uploader has not made this video available in your country", "unavailable"),
-    ("Sign in to confirm you’re not a bot. Use --cookies-from-browser", "failed"),
-    ("Unable to download webpage: HTTP Error 429: Too Many Requests", "failed"),
+    ("Sign in to confirm your age. This video may be inappropriate for some users.", "unavailable"),
+    (RATE_LIMITED, "rate_limited"),
+    (RATE_LIMITED.replace("isn't", "isn\u2019t").split(". The current")[0], "rate_limited"),  # subreason alone
+    ("Unable to download webpage: HTTP Error 429: Too Many Requests", "rate_limited"),
+    (BOT_CHECK, "blocked"),
+    (BOT_CHECK.replace("\u2019", "'"), "blocked"),
+    ("Video unavailable. YouTube is requiring a captcha challenge before playback", "blocked"),
+    ("Unable to download webpage: HTTP Error 503: Service Unavailable", "failed"),
 ])
 def test_youtube_errors_are_classified(message, status):
     from yt_dlp.utils import DownloadError, ExtractorError
 
     cause = ExtractorError(f"[youtube] --nQbRBEz2s: {message}", expected=True)
     assert classify_error(DownloadError(f"ERROR: [youtube] --nQbRBEz2s: {message}", (None, cause, None))) == status
+    assert classify_error(cause) == status
+
+
+def test_the_phrases_classify_error_keys_on_are_still_in_yt_dlp():
+    """A yt-dlp upgrade that rewords its YouTube messages would turn refusals back into `unavailable` rows."""
+    import yt_dlp.extractor.youtube._video as video
+
+    source = Path(video.__file__).read_text()
+    assert "This content isn't available, try again later" in source
+    assert "has been rate-limited by YouTube" in source
+    assert "YouTube is requiring a captcha challenge" in source
+
+
+def test_a_refusal_anywhere_in_the_error_chain_wins_over_unavailable():
+    from yt_dlp.utils import DownloadError
+
+    class TooMany(Exception):
+        status = 429
+
+    outer = DownloadError("ERROR: [youtube] --nQbRBEz2s: Video unavailable", (None, TooMany("no text"), None))
+    assert classify_error(outer) == "rate_limited"
