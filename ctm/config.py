@@ -51,7 +51,10 @@ class SyntheticSpec:
 class FileSpec:
     """One published file of a dataset: where it is downloaded from, how it is checked, where it goes."""
 
-    url: str  # may hold `{remote}`: the folder a synthetic preset publishes its stand-in in (as a file:// URL)
+    # mirrors tried in order (ctm.acquire.mirrors); each may hold `{remote}`: the folder a synthetic preset publishes
+    # its stand-in in (as a file:// URL)
+    urls: list[str]
+    size: int | None = None  # bytes, where known: a mirror announcing or sending another size is skipped
     sha256: str | None = None
     md5: str | None = None
     extract: bool = True  # an archive extracted into the dataset root; False: a plain file copied there

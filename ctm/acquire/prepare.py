@@ -14,8 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ctm.acquire.download import download
 from ctm.acquire.extract import WAIT_S, extract
+from ctm.acquire.mirrors import download_any
 from ctm.config import Config
 from ctm.data.annotations import read_annotations
 from ctm.fileio import temporary_sibling
@@ -61,7 +61,8 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
         sha256 = f.sha256
         if spec.checksums and sha256 is None:
             sha256 = expected_sha256(remote / spec.checksums, name)
-        path = download(resolve(f.url, remote), downloads / name, sha256=sha256, md5=f.md5, progress=progress)
+        path, _ = download_any([resolve(u, remote) for u in f.urls], downloads / name, sha256=sha256, md5=f.md5,
+                               size=f.size, progress=progress)
         if f.extract:
             extract(path, root, strip_components=f.strip_components, inner_rars=f.inner_rars, progress=progress,
                     wait_s=wait_s)

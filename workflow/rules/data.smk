@@ -36,7 +36,7 @@ rule download:
     output:
         path(paths.downloaded_file, "{dataset}", "{file}"),
     params:
-        url=lambda w: file_url(w.dataset, w.file),
+        urls=lambda w: file_urls(w.dataset, w.file),
         checks=lambda w: checksum_args(w.dataset, w.file),
     retries: 2
     resources:
@@ -49,7 +49,7 @@ rule download:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm download {params.url:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
+        "ctm download {params.urls:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
 
 
 rule extract:
