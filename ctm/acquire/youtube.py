@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctm.acquire.portable import portable_reason
 from ctm.acquire.trim import trim_video
 from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
 from ctm.errors import UserError
@@ -269,6 +270,7 @@ def fetch_clips(
         futures = [pool.submit(fetch_one, row, root, url_template, options) for row in todo]
         for future in as_completed(futures):
             result = future.result()
+            result["reason"] = portable_reason(result["reason"], root, url_template)
             old = records.get(result["video"])
             result["attempts"] += int(old["attempts"]) if old is not None else 0
             records[result["video"]] = result
