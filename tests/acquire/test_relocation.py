@@ -68,3 +68,13 @@ def test_a_moved_tree_is_unchanged_and_nothing_is_redone(prepared, tmp_path, how
     rewritten = [p for p in rewritten if p not in ("store/manifest.csv", "store/store.json")]
     assert all(p.endswith(".verified") for p in rewritten), rewritten
     assert how == "copy without times" or not rewritten
+
+
+def test_a_clips_manifest_reason_names_no_local_path(tmp_path):
+    from ctm.acquire.portable import portable_reason
+
+    root, clips = tmp_path / "mk200", tmp_path / "remote" / "youtube"
+    reason = f"ERROR: [Errno 2] No such file or directory: '{clips}/abc.mp4' (tmp {root.resolve()}/.fetch/x)"
+    assert portable_reason(reason, root, f"file://{clips}/{{youtube_id}}.mp4") == (
+        "ERROR: [Errno 2] No such file or directory: '<clips>/abc.mp4' (tmp <root>/.fetch/x)")
+    assert portable_reason("HTTP Error 404", root, "https://www.youtube.com/watch?v={youtube_id}") == "HTTP Error 404"
