@@ -51,7 +51,10 @@ class SyntheticSpec:
 class FileSpec:
     """One published file of a dataset: where it is downloaded from, how it is checked, where it goes."""
 
-    url: str  # may hold `{remote}`: the folder a synthetic preset publishes its stand-in in (as a file:// URL)
+    # mirrors tried in order (ctm.acquire.mirrors); each may hold `{remote}`: the folder a synthetic preset publishes
+    # its stand-in in (as a file:// URL)
+    urls: list[str]
+    size: int | None = None  # bytes, where known: a mirror announcing or sending another size is skipped
     sha256: str | None = None
     md5: str | None = None
     extract: bool = True  # an archive extracted into the dataset root; False: a plain file copied there
@@ -69,6 +72,8 @@ class ClipsSpec:
     shard_lists: dict[str, str] = field(default_factory=dict)  # cvdf: subset (train, val) -> shard list URL
     keep_shards: bool = False  # cvdf: keep each downloaded shard (else deleted once its clips are out)
     url: str | None = None  # youtube: the video URL template, with {youtube_id}
+    per_hour: int = 250  # youtube: downloads started per hour over all workers (a guest gets about 300)
+    stop_after_blocks: int = 20  # youtube: stop after this many consecutive rate-limit or bot-check answers
     folders: list[str] = field(default_factory=list)  # local: CVDF's extraction, MMAction2's, or this project's
 
 

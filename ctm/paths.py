@@ -122,6 +122,11 @@ def shard_record_in(root: Path, subset: str, index: int | str) -> Path:
     return root / CVDF_RECORDS / subset / f"shard_{index}.json"
 
 
+def youtube_sources(preset: str) -> Path:
+    """Whole YouTube source videos by id, shared by the Kinetics datasets (an id both list is downloaded once)."""
+    return Path("resources") / preset / "youtube_sources"
+
+
 def shard_list(preset: str, dataset: str, subset: str) -> Path:
     return shard_list_in(downloads_dir(preset, dataset), subset)
 

@@ -176,4 +176,27 @@ def test_extended_presets_are_checked_after_merging(tmp_path, mutate, message):
 def test_a_dataset_of_an_extending_preset_replaces_the_base_ones_whole():
     """The rehearsal's stand-ins take none of the paper's official URLs or checksums."""
     ucf = load_config(PARAMS, "rehearsal").dataset("ucf101")
-    assert all(f.url.startswith("file://{remote}/") and f.sha256 is None for f in ucf.files.values())
+    assert all(f.urls[0].startswith("file://{remote}/") and f.sha256 is None for f in ucf.files.values())
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"url": "https://example.org/UCF101.rar"}, r"UCF101.rar: 'urls' is a required property"),
+    ({"urls": []}, r"UCF101.rar.urls: \[\] should be non-empty"),
+    ({"urls": "https://example.org/UCF101.rar"}, r"UCF101.rar.urls: 'https://example.org/UCF101.rar' is not of type"),
+    ({"urls": ["https://a/x", "https://a/x"]}, r"UCF101.rar.urls: .* has non-unique elements"),
+    ({"urls": ["https://a/x"], "size": -1}, r"UCF101.rar.size: -1 is less than the minimum of 0"),
+])
+def test_a_files_mirrors_and_size_are_checked(tmp_path, entry, message):
+    def edit(raw):
+        raw["presets"]["paper"]["datasets"]["ucf101"]["files"]["UCF101.rar"] = entry
+        raw["preset"] = "paper"
+
+    with pytest.raises(ConfigError, match=rf"presets.paper.datasets.ucf101.files.{message}"):
+        load_config(_write(tmp_path, edit))
+
+
+def test_the_paper_files_list_their_mirrors_and_known_sizes():
+    files = load_config(PARAMS, "paper").dataset("ucf101").files
+    splits = files["UCF101TrainTestSplits-RecognitionTask.zip"]
+    assert splits.size == 113943 and len(splits.urls) == 3 and splits.sha256.startswith("5c0d1a53")
+    assert len(files["UCF101.rar"].urls) == 2 and files["UCF101.rar"].size is None

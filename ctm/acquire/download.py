@@ -4,8 +4,12 @@
 .part behind, and the next try (after an exponential back-off, or in a later run) asks only for the rest with
 `Range: bytes=N-`. 5xx answers and network errors are retried; 401/403/404/410 fail at once. When a sha256 or md5 is
 given the finished file is checked: a mismatch moves it aside to `<dest>.bad` (kept for inspection, never used) and
-raises. On success `<dest>.verified` (JSON: url, size, mtime_ns, sha256, md5, checked) records the digests, so a
+raises; so does a file (or a Content-Length) of another size than `size` when one is given. On success
+`<dest>.verified` (JSON: size, sha256, md5, checked, and the http(s) URL it came from) records the digests, so a
 verified file is never fetched or hashed again; a present file with no checksum to check is not fetched again either.
+The record holds nothing of this machine (no absolute path, no time): a tree moved or checked out elsewhere keeps its
+bytes. It describes `dest` while both have the size it records and `dest` is not newer than it (a file changed since
+is hashed again, never trusted).
 The whole fetch, check and record holds the lock of `dest` (ctm.locking, `.<name>.lock` beside it): a second run
 for the same file waits up to `wait_s` seconds (then finds the file done), or is refused naming the run holding it.
 The server's answers are checked by ctm.acquire.download_source before a byte is written.
@@ -69,12 +73,12 @@ class _Hashes:
                     hashes.update(chunk)
         return hashes
 
-    def digests(self) -> dict[str, str]:
-        return {"sha256": self.sha256.hexdigest(), "md5": self.md5.hexdigest()}
+    def digests(self) -> dict:
+        return {"sha256": self.sha256.hexdigest(), "md5": self.md5.hexdigest(), "size": self.size}
 
 
-def file_digests(path: Path) -> dict[str, str]:
-    """{"sha256": hex, "md5": hex} of a file."""
+def file_digests(path: Path) -> dict:
+    """{"sha256": hex, "md5": hex, "size": bytes} of a file."""
     return _Hashes.of_file(Path(path)).digests()
 
 
@@ -83,6 +87,10 @@ def _mismatches(expected: dict[str, str | None], actual: dict[str, str]) -> list
     out = []
     for algo, want in expected.items():
         if want is None:
+            continue
+        if algo == "size":
+            if actual.get("size") != want:
+                out.append(f"size is {actual.get('size')} bytes, expected {want}")
             continue
         want, got = want.lower(), actual[algo]
         if algo == "sha256" and len(want) < 64:
@@ -94,19 +102,21 @@ def _mismatches(expected: dict[str, str | None], actual: dict[str, str]) -> list
 
 
 def read_record(dest: Path) -> dict | None:
-    """The `<dest>.verified` record if it still describes dest (same size and mtime), else None."""
+    """The `<dest>.verified` record if it still describes dest (its size, and dest not modified after it), else None."""
     try:
         record = json.loads(record_path(dest).read_text())
-        stat = dest.stat()
+        stat, written = dest.stat(), record_path(dest).stat().st_mtime_ns
     except (OSError, ValueError):
         return None
-    return record if (record.get("size"), record.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns) else None
+    fresh = isinstance(record, dict) and record.get("size") == stat.st_size and stat.st_mtime_ns <= written
+    return record if fresh else None
 
 
 def _write_record(dest: Path, url: str, digests: dict[str, str], checked: list[str]) -> None:
-    stat = dest.stat()
-    save_json({"url": url, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **digests, "checked": checked},
-              record_path(dest))
+    """What was checked, in bytes that do not depend on where the tree lies: a file:// URL (a local path) is left
+    out."""
+    source = {} if url.startswith("file:") else {"url": url}
+    save_json({**source, "size": dest.stat().st_size, **digests, "checked": checked}, record_path(dest))
 
 
 def _move_aside(path: Path, dest: Path) -> Path:
@@ -123,8 +133,8 @@ def _move_aside(path: Path, dest: Path) -> Path:
 class _Tries:
     """What one download() call has left over all its tries (bytes), and the file size the server announced."""
 
-    def __init__(self) -> None:
-        self.bytes_left, self.total = MAX_BYTES, None
+    def __init__(self, size: int | None = None) -> None:
+        self.bytes_left, self.total, self.size = MAX_BYTES, None, size  # size: the one expected (params.yaml)
 
 
 def _attempt(url: str, dest: Path, hashes: _Hashes, timeout_s: float, progress: bool,
@@ -138,6 +148,10 @@ def _attempt(url: str, dest: Path, hashes: _Hashes, timeout_s: float, progress: 
     if hashes.size != have:  # a write failed halfway last time: hash what is really there
         hashes = _Hashes.of_file(part)
     stream, start, total, framed = open_source(url, have, timeout_s)
+    if total is not None and tries.size not in (None, total):
+        stream.close()
+        raise DownloadError(f"{url}: the server announces {total} bytes, not the {tries.size} expected (size in "
+                            "params.yaml): not the file; use another mirror")
     if total is not None and tries.total not in (None, total):
         stream.close()
         bad = _move_aside(part, dest) if part.exists() else part
@@ -172,11 +186,12 @@ def _attempt(url: str, dest: Path, hashes: _Hashes, timeout_s: float, progress: 
 
 
 def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None,
-             retries: int = 4, backoff_s: float = 1.0, timeout_s: float = 60, progress: bool = True,
-             wait_s: float = WAIT_S, what: str = "ctm download") -> Path:
+             size: int | None = None, retries: int = 4, backoff_s: float = 1.0, timeout_s: float = 60,
+             progress: bool = True, wait_s: float = WAIT_S, what: str = "ctm download") -> Path:
     """Fetch `url` (http, https or file://) to `dest` unless a good copy is there; return dest.
 
-    sha256: the full hex digest, or a prefix of it (8+ digits, as in torchvision file names); md5: hex digest.
+    sha256: the full hex digest, or a prefix of it (8+ digits, as in torchvision file names); md5: hex digest;
+    size: the file's size in bytes (a server announcing another is refused before a byte is written).
     retries: further tries after network errors and 5xx, waiting backoff_s * 2**k; a try that added bytes
     does not use one up. wait_s: how long to wait for another run that holds dest's lock (`what`: this command, as
     the lock names it). Raises DownloadError (URL, HTTP status or expected vs actual digest in the message), or
@@ -185,7 +200,9 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
     dest = Path(dest)
     if dest.is_dir():
         raise DownloadError(f"{url}: the destination {dest} is a folder; give the path of the file to write")
-    expected = {"sha256": sha256, "md5": md5}
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise DownloadError(f"{url}: size {size!r} is not a byte count")
+    expected = {"sha256": sha256, "md5": md5, "size": size}
     for algo, pattern in (("sha256", r"[0-9a-fA-F]{8,64}"), ("md5", r"[0-9a-fA-F]{32}")):
         if expected[algo] is not None and not re.fullmatch(pattern, expected[algo]):
             raise DownloadError(f"{url}: {algo} {expected[algo]!r} is not a hex digest ({pattern})")
@@ -210,18 +227,18 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
 def _kept(dest: Path, expected: dict[str, str | None]) -> bool:
     """Whether the present `dest` is taken as it is: no checksum to check, or its record matches the checksum."""
     record = read_record(dest)
-    return not any(expected.values()) or bool(record and not _mismatches(expected, record))
+    return all(v is None for v in expected.values()) or bool(record and not _mismatches(expected, record))
 
 
 def _download(url: str, dest: Path, expected: dict[str, str | None], retries: int, backoff_s: float,
               timeout_s: float, progress: bool) -> Path:
     """download() once dest's lock is held."""
-    checked = [k for k, v in expected.items() if v]
+    checked = [k for k, v in expected.items() if v is not None]
     if dest.exists():
         if _kept(dest, expected):  # written by the run that held the lock before
             return dest
         record = read_record(dest)
-        digests = {k: record[k] for k in ("sha256", "md5")} if record else file_digests(dest)
+        digests = {k: record.get(k) for k in ("sha256", "md5", "size")} if record else file_digests(dest)
         if not _mismatches(expected, digests):
             _write_record(dest, url, digests, checked)
             return dest
@@ -233,7 +250,7 @@ def _download(url: str, dest: Path, expected: dict[str, str | None], retries: in
         print(f"{dest}: {problems}; moved aside to {bad}, downloading {url} again", file=sys.stderr)
     part = part_path(dest)
     hashes = _Hashes.of_file(part)
-    failures, tries, state = 0, 0, _Tries()
+    failures, tries, state = 0, 0, _Tries(expected["size"])
     while True:
         before = part.stat().st_size if part.exists() else 0
         tries += 1

@@ -8,14 +8,13 @@ verified on the way (ctm.acquire.archive_verify); the archive is refused whole, 
 entry is unsafe (ctm.acquire.archive_names) or cannot be read. Then, holding the lock of `out` (ctm.locking: a second
 run into the same `out` waits, or says which run holds it), entries go to a private staging folder, are checked
 again (a tar's stream to its end, links on disk) and are moved into `out` by renames, all or nothing
-(ctm.acquire.archive_merge); a marker `out/.extracted-<archive name>.json` (archive size + mtime, options, top-level
-names) makes a repeat a no-op.
+(ctm.acquire.archive_merge); a marker `out/.extracted-<archive name>.json` (ctm.acquire.extract_marker: the
+archive's name, size and sha256, the options, the top-level names) makes a repeat a no-op.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import lzma
 import os
 import sys
@@ -28,6 +27,10 @@ from ctm.acquire import archive_merge, rar
 from ctm.acquire import archive_verify as verify
 from ctm.acquire.archive_names import Entry, NameGuard, show, unsafe_reason
 from ctm.acquire.archive_verify import ExtractError
+from ctm.acquire.extract_marker import done as _done
+from ctm.acquire.extract_marker import identity as _identity
+from ctm.acquire.extract_marker import sha256 as _sha256
+from ctm.acquire.extract_marker import stamp as _stamp
 from ctm.acquire.rar_tools import INSTALL_HINT, list_with_tool, rar_tools, unpack_with_tools
 from ctm.fileio import save_json
 from ctm.locking import LockedError, exclusive
@@ -199,22 +202,6 @@ def _stage(archive: Path, stage: Path, strip: int, inner_rars: bool, progress: b
     return tree
 
 
-def _done(marker: Path, stamp: dict) -> list[str] | None:
-    try:
-        done = json.loads(marker.read_text())
-        if {k: done.get(k) for k in stamp} == stamp and all((marker.parent / n).exists() for n in done["paths"]):
-            return list(done["paths"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
-
-
-def _stamp(archive: Path, strip_components: int, inner_rars: bool) -> dict:
-    stat = archive.stat()
-    return {"archive": archive.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "strip_components": strip_components, "inner_rars": inner_rars}
-
-
 @contextlib.contextmanager
 def _locked(out: Path, wait_s: float):
     """Hold `out`'s lock; when another run holds it, say so and wait up to `wait_s` seconds for it."""
@@ -251,9 +238,9 @@ def extract(archive: str | os.PathLike, out: str | os.PathLike, *, strip_compone
     if strip_components < 0:
         raise ExtractError(f"--strip-components {strip_components}: must be 0 or more")
     out = archive_merge.real_out(given)
-    stamp = _stamp(archive, strip_components, inner_rars)
+    stamp, identity = _stamp(archive, strip_components, inner_rars), _identity(archive)
     marker = out / f".extracted-{archive.name}.json"
-    names = _done(marker, stamp)
+    names = _done(marker, archive, stamp)
     if names is None:
         entries = list_entries(archive)  # before the lock: runs into one `out` may verify their archives together
         _check(archive, entries, max_ratio, strip_components)
@@ -263,23 +250,24 @@ def extract(archive: str | os.PathLike, out: str | os.PathLike, *, strip_compone
             raise ExtractError(f"--out {given}: cannot create {out.parent} ({err.strerror or err})") from None
         try:
             with _locked(out, wait_s):
-                names = _done(marker, stamp)  # the run we waited for may have done it
+                names = _done(marker, archive, stamp)  # the run we waited for may have done it
                 if names is None:
-                    names = _extract_locked(archive, out, stamp, entries, progress, max_ratio)
+                    names = _extract_locked(archive, out, stamp, identity, entries, progress, max_ratio)
         except OSError as err:  # the lock file, the staging folder, the marker: what is written beside or in `out`
             raise ExtractError(f"{archive}: cannot write {err.filename or out} ({err.strerror or err}); nothing was "
                                f"extracted: make room in (or fix) {out.parent}, then run again") from None
     return [given / n for n in names]
 
 
-def _extract_locked(archive: Path, out: Path, stamp: dict, entries: list[Entry], progress: bool,
-                    max_ratio: float) -> list[str]:
+def _extract_locked(archive: Path, out: Path, stamp: dict, identity: tuple[int, int], entries: list[Entry],
+                    progress: bool, max_ratio: float) -> list[str]:
     strip, inner_rars = stamp["strip_components"], stamp["inner_rars"]
-    if _stamp(archive, strip, inner_rars) != stamp:
+    if _identity(archive) != identity:
         raise ExtractError(f"{archive}: changed while this run waited for --out; run the same command again")
     with archive_merge.staging(out, archive.name) as stage:
         tree = _stage(archive, stage, strip, inner_rars, progress, max_ratio, entries)
-        if _stamp(archive, strip, inner_rars) != stamp:
+        sha256 = _sha256(archive)
+        if _identity(archive) != identity:
             raise ExtractError(f"{archive}: changed while it was being extracted (a download into it?); nothing "
                                "was extracted: run the same command again once it is complete")
         names = sorted(p.name for p in tree.iterdir())
@@ -294,7 +282,7 @@ def _extract_locked(archive: Path, out: Path, stamp: dict, entries: list[Entry],
             raise
     marker = out / f".extracted-{archive.name}.json"
     try:
-        save_json({**stamp, "paths": names}, marker)
+        save_json({**stamp, "sha256": sha256, "paths": names}, marker)
     except OSError as err:
         raise ExtractError(f"{archive}: extracted into {out}, but its marker {marker} cannot be written "
                            f"({err.strerror or err}); make room, then run again (it extracts again)") from None

@@ -15,8 +15,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ctm.acquire.download import download
+from ctm import paths
 from ctm.acquire.extract import WAIT_S, extract
+from ctm.acquire.mirrors import download_any
 from ctm.config import ClipsSpec, Config
 from ctm.data.annotations import read_annotations
 from ctm.fileio import temporary_sibling
@@ -62,7 +63,8 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
         sha256 = f.sha256
         if spec.checksums and sha256 is None:
             sha256 = expected_sha256(remote / spec.checksums, name)
-        path = download(resolve(f.url, remote), downloads / name, sha256=sha256, md5=f.md5, progress=progress)
+        path, _ = download_any([resolve(u, remote) for u in f.urls], downloads / name, sha256=sha256, md5=f.md5,
+                               size=f.size, progress=progress)
         if f.extract:
             extract(path, root, strip_components=f.strip_components, inner_rars=f.inner_rars, progress=progress,
                     wait_s=wait_s)
@@ -72,15 +74,17 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
     if spec.clips:
         rows = read_annotations(dataset, root)
         rows = rows[rows["subset"].isin(["train", "val"])]
-        manifest = fetch_dataset_clips(spec.clips, rows, root, downloads, remote, workers=workers, progress=progress)
+        manifest = fetch_dataset_clips(spec.clips, rows, root, downloads, remote, workers=workers, progress=progress,
+                                       source_cache=paths.youtube_sources(cfg.preset_name))
         summary["clips"] = manifest["status"].value_counts().to_dict()
     return summary
 
 
 def fetch_dataset_clips(clips: ClipsSpec, rows, root: Path, downloads: Path, remote: Path, *, workers: int = 8,
-                        progress: bool = True):
+                        progress: bool = True, source_cache: Path | None = None):
     """The clips of a Kinetics dataset's annotation `rows`, from where `clips` says (the CVDF mirror, YouTube or
-    local folders), into `root`; returns the clips manifest (one row per clip, its status)."""
+    local folders), into `root`; returns the clips manifest (one row per clip, its status). `source_cache`: YouTube
+    sources kept by id, shared by the datasets."""
     if clips.source == "cvdf":
         from ctm.acquire.cvdf_dataset import fetch_all
 
@@ -90,6 +94,8 @@ def fetch_dataset_clips(clips: ClipsSpec, rows, root: Path, downloads: Path, rem
         from ctm.acquire.local_clips import link_local
 
         return link_local(rows, root, [Path(resolve(f, remote)) for f in clips.folders])
-    from ctm.acquire.youtube import fetch_clips
+    from ctm.acquire.youtube import FetchOptions, fetch_clips
 
-    return fetch_clips(rows, root, resolve(clips.url, remote), workers=workers, progress=progress)
+    options = FetchOptions(per_hour=clips.per_hour, stop_after_blocks=clips.stop_after_blocks,
+                           source_cache=str(source_cache) if source_cache else None)
+    return fetch_clips(rows, root, resolve(clips.url, remote), workers=workers, progress=progress, options=options)

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctm.acquire.pacing import FetchGate, RequestPacer, pacer_for
+from ctm.acquire.portable import portable_reason
 from ctm.acquire.trim import trim_video
 from ctm.acquire.youtube_source import (
     DownloadFailed,
@@ -273,6 +274,7 @@ def fetch_clips(
             result = future.result()
             if result is None:
                 continue
+            result["reason"] = portable_reason(result["reason"], root, url_template)
             old = records.get(result["video"])
             result["attempts"] += int(old["attempts"]) if old is not None else 0
             records[result["video"]] = result

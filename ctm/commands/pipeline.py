@@ -18,7 +18,7 @@ def _dvc_yaml(args: argparse.Namespace) -> dict:
     from ctm.config import load_config
     from ctm.pipeline.dvc_yaml import render
 
-    text = render(load_config(args.params))  # the default preset: its synthetic stand-ins feed the data stages
+    text = render(load_config(args.params, args.preset))  # the preset `dvc repro` runs: params.yaml's by default
     out = Path(args.out)
     current = out.read_text() if out.is_file() else None
     if args.check:

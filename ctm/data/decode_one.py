@@ -176,7 +176,17 @@ def _decode_frames(src: Path, info: VideoInfo, row: dict, short_side: int) -> tu
 
 
 def decode_video(root: Path, video: str, out: Path, fmt: StoreFormat) -> dict:
-    """Decode `root`/`video` into the store `out`; returns its manifest row (never raises for a bad video)."""
+    """Decode `root`/`video` into the store `out`; returns its manifest row (never raises for a bad video). Its
+    `reason` names the video by its path relative to `root`, never by this machine's path (the manifest is a DVC
+    out: a store moved or checked out elsewhere keeps its bytes)."""
+    row = _decode_video(root, video, out, fmt)
+    src = Path(root) / video
+    for where in sorted({str(src.absolute()), str(src.resolve()), str(src)}, key=len, reverse=True):
+        row["reason"] = row["reason"].replace(where, video)
+    return row
+
+
+def _decode_video(root: Path, video: str, out: Path, fmt: StoreFormat) -> dict:
     src = root / video
     row = {"video": video, "status": "ok", "reason": "", "num_frames": 0, "fps": 0.0, "height": 0, "width": 0,
            "path": "", "bytes": 0, "declared_frames": 0, "source_height": 0, "source_width": 0, "source_bytes": -1,

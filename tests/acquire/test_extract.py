@@ -73,9 +73,14 @@ def test_zip_then_marker_makes_a_repeat_a_no_op(tmp_path):
     (out / "ucfTrainTestlist" / "classInd.txt").write_bytes(b"edited")
     extract(archive, out, progress=False)  # marker: nothing extracted again
     assert (out / "ucfTrainTestlist" / "classInd.txt").read_bytes() == b"edited"
-    os.utime(archive, ns=(0, 0))  # a different archive (size/mtime): extracted again
+    os.utime(archive, ns=(0, 0))  # the same bytes with another time (a copy, a checkout): still extracted
     extract(archive, out, progress=False)
-    assert tree(out) == SPLITS
+    assert (out / "ucfTrainTestlist" / "classInd.txt").read_bytes() == b"edited"
+    other = {**SPLITS, "ucfTrainTestlist/classInd.txt": SPLITS["ucfTrainTestlist/classInd.txt"][::-1]}
+    marker = out / ".extracted-UCF101TrainTestSplits-RecognitionTask.zip.json"
+    os.utime(write_zip(archive, other), ns=(marker.stat().st_mtime_ns + 10**9,) * 2)  # other bytes, same size
+    extract(archive, out, progress=False)  # newer than its marker and another sha256: extracted again
+    assert tree(out) == other
     # no staging folder left; the lock file of ucf101 (ctm.locking) stays beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == [".ucf101.lock", archive.name, "ucf101"]
 

@@ -131,8 +131,8 @@ def test_ctm_prepare_takes_the_same_lock_and_replaces_a_half_copied_file(tmp_pat
     tar_gz(remote / "kinetics400.tar.gz", FILES)
     (remote / "val_ytid_list.txt").write_text("a\nb\nc\n")
     spec = DatasetSpec("download", files={
-        "kinetics400.tar.gz": FileSpec("file://{remote}/kinetics400.tar.gz", strip_components=1),
-        "val_ytid_list.txt": FileSpec("file://{remote}/val_ytid_list.txt", extract=False)})
+        "kinetics400.tar.gz": FileSpec(["file://{remote}/kinetics400.tar.gz"], strip_components=1),
+        "val_ytid_list.txt": FileSpec(["file://{remote}/val_ytid_list.txt"], extract=False)})
     root, downloads = tmp_path / "mini_kinetics_200", tmp_path / "downloads"
     root.mkdir()
     (root / "val_ytid_list.txt").write_text("a\n")  # what a `cp` killed half-way (Snakemake's place_file) leaves

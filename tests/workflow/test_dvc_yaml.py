@@ -90,3 +90,28 @@ def test_ctm_dvc_yaml_writes_and_checks(tmp_path, capsys):
     out.write_text(out.read_text().replace("--threads 1", "--threads 2"))
     assert main(["dvc-yaml", "--params", params, "--out", str(out), "--check"]) == 2
     assert "is not what `ctm dvc-yaml` writes" in capsys.readouterr().err
+
+
+def test_a_download_presets_data_stages_name_no_stand_in(tmp_path):
+    """Written for the paper preset (`ctm dvc-yaml --preset paper`), nothing is published and `ctm prepare` depends on
+    no stand-in folder, which a paper workspace never has (dvc repro stopped at prepare@mini_kinetics_200); DVC itself
+    reads the file and finds no edge from a publish stage."""
+    import shutil
+    import subprocess
+    import sys
+
+    paper = yaml.safe_load(render(load_config(REPO / "params.yaml", "paper")))["stages"]
+    assert "publish" not in paper and "deps" not in paper["prepare"]["do"]
+    assert "/remote" not in render(load_config(REPO / "params.yaml", "paper"))
+    assert paper["prepare"]["do"]["cmd"] == "ctm prepare --dataset ${item} --preset ${preset}"
+    embedded = stages()
+    assert embedded["prepare"]["do"]["deps"] == ["resources/embedded/remote/${item}"] and "publish" in embedded
+    dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or shutil.which("dvc")
+    params = (REPO / "params.yaml").read_text().replace("\npreset: embedded\n", "\npreset: paper\n", 1)
+    (tmp_path / "params.yaml").write_text(params)
+    (tmp_path / "dvc.yaml").write_text(render(load_config(tmp_path / "params.yaml")))
+    subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    dag = subprocess.run([dvc, "dag", "--dot", "prepare@mini_kinetics_200"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert dag.returncode == 0, dag.stderr
+    assert "prepare@mini_kinetics_200" in dag.stdout and "publish" not in dag.stdout

@@ -20,7 +20,7 @@ HOSTILE_URL = "file:///nowhere/it's; touch PWNED; echo '"
 def test_a_url_with_a_quote_and_a_semicolon_runs_nothing(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     files = params["presets"]["paper"]["datasets"]["ucf101"]["files"]
-    files["UCF101.rar"]["url"] = HOSTILE_URL
+    files["UCF101.rar"]["urls"] = [HOSTILE_URL]
     project = make_project(tmp_path / "p", params)
     target = "resources/paper/downloads/ucf101/UCF101.rar"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

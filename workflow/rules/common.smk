@@ -171,8 +171,9 @@ def remote_input(wildcards):
     return [remote_dir(wildcards.dataset)] if wildcards.dataset in SYNTHETIC else []
 
 
-def file_url(dataset, name):
-    return resolve(CFG.dataset(dataset).files[name].url, paths.remote_dir(PRESET, dataset))
+def file_urls(dataset, name):
+    """The file's mirrors, in the order `ctm download` tries them."""
+    return [resolve(u, paths.remote_dir(PRESET, dataset)) for u in CFG.dataset(dataset).files[name].urls]
 
 
 # Every value put into a shell command of the rules is quoted (`{x:q}`; a list's items one by one): a URL or a name in
@@ -183,6 +184,7 @@ def checksum_args(dataset, name):
     spec, f = CFG.dataset(dataset), CFG.dataset(dataset).files[name]
     args = ["--sha256", f.sha256] if f.sha256 else []
     args += ["--md5", f.md5] if f.md5 else []
+    args += ["--size", str(f.size)] if f.size is not None else []
     if spec.checksums:
         args += ["--checksums", f"{remote_dir(dataset)}/{spec.checksums}"]
     return args
@@ -208,6 +210,11 @@ def clips_of(source):
 
 def clips_url(dataset):
     return resolve(CFG.dataset(dataset).clips.url, paths.remote_dir(PRESET, dataset))
+
+
+def youtube_pace(dataset):
+    clips = CFG.dataset(dataset).clips
+    return ["--per-hour", str(clips.per_hour), "--stop-after-blocks", str(clips.stop_after_blocks)]
 
 
 def shard_records(wildcards):

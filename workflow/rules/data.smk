@@ -39,7 +39,7 @@ rule download:
     wildcard_constraints:
         file=PUBLISHED_FILES,
     params:
-        url=lambda w: file_url(w.dataset, w.file),
+        urls=lambda w: file_urls(w.dataset, w.file),
         checks=lambda w: checksum_args(w.dataset, w.file),
     retries: 2
     resources:
@@ -52,7 +52,7 @@ rule download:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm download {params.url:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
+        "ctm download {params.urls:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
 
 
 rule extract:
@@ -106,6 +106,8 @@ rule fetch_clips:
     params:
         root=lambda w: dataset_root(w.dataset),
         url=lambda w: clips_url(w.dataset),
+        pace=lambda w: youtube_pace(w.dataset),
+        cache=path(paths.youtube_sources),
     threads: 8
     resources:
         mem_mb=4000,
@@ -118,7 +120,7 @@ rule fetch_clips:
         "../envs/ctm.yaml"
     shell:
         "ctm fetch-clips --dataset {wildcards.dataset:q} --root {params.root:q} --url-template {params.url:q} "
-        "--workers {threads} > {log:q} 2>&1"
+        "--workers {threads} {params.pace:q} --source-cache {params.cache:q} > {log:q} 2>&1"
 
 
 # Kinetics from the CVDF mirror: each subset's shard list first (a checkpoint: the shards are known only then), then
