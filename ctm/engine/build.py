@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,34 @@ def load_split(dataset: str, root: str | Path, subset: str, store: Store | None 
         where = f"the store {store.root}" if store is not None else root
         raise MissingInputError(f"{where}: none of the {len(missing)} {subset} videos of {dataset} are available")
     return Split(present, len(missing)), names
+
+
+def why_missing(cfg: Config, exp: Experiment, root: str | Path, store: Store | None) -> Path:
+    """The file that says why a video is missing: the clips manifest of a Kinetics dataset, else the store's."""
+    if cfg.dataset(exp.dataset).clips is not None:
+        return Path(root) / "videos_manifest.csv"
+    return Path(store.root) / "manifest.csv" if store is not None else Path(root)
+
+
+def check_coverage(cfg: Config, exp: Experiment, subset: str, split: Split, manifest: Path) -> None:
+    """Refuse a subset holding fewer videos than `min_coverage` of the paper's count (of those listed, on a
+    synthetic stand-in or where the paper gives none): the error names the counts and the manifest that says why
+    each missing video is missing."""
+    from ctm.report.paper import paper_videos
+
+    listed = len(split.videos) + split.num_missing
+    reference, of = listed, "listed"
+    if cfg.dataset(exp.dataset).source != "synthetic":
+        train, evaluation = paper_videos(exp.dataset, [exp.split])
+        paper = train if subset == "train" else evaluation
+        if paper:
+            reference, of = paper, "the paper's"
+    need = math.ceil(cfg.preset.min_coverage * reference)
+    if len(split.videos) < need:
+        raise MissingInputError(
+            f"{exp.dataset} {subset}: {len(split.videos):,} videos present of {listed:,} listed, fewer than "
+            f"presets.{cfg.preset_name}.min_coverage = {cfg.preset.min_coverage:g} of {of} {reference:,} ({need:,}); "
+            f"{manifest} says why each is missing: fetch the missing ones again, or lower min_coverage in params.yaml")
 
 
 def to_device(clips: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 from ctm.config import Config
 from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import open_store
-from ctm.engine.build import build_model, load_split, model_forward, to_device
+from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
 from ctm.engine.checkpoints import load_checkpoint
 from ctm.engine.metrics import (
     average_views,
@@ -110,6 +110,7 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
 
     opened = open_store(store) if store is not None else None
     split, classes = load_split(exp.dataset, root, "eval", opened, exp.split)
+    check_coverage(cfg, exp, "eval", split, why_missing(cfg, exp, root, opened))
     if classes != ckpt["classes"]:
         raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
     test = cfg.preset.test

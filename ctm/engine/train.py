@@ -26,7 +26,7 @@ from ctm import cpu_kernels
 from ctm.config import Config, Limits, Recipe
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
-from ctm.engine.build import build_model, load_split, model_forward, to_device
+from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
 from ctm.engine.checkpoints import finished_run, load_checkpoint, set_aside
 from ctm.engine.distributed import (
     World,
@@ -160,6 +160,7 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
         torch.use_deterministic_algorithms(True, warn_only=True)
 
     split, classes = load_split(exp.dataset, root, "train", store, exp.split)
+    check_coverage(cfg, exp, "train", split, why_missing(cfg, exp, root, store))
     # from a store, clips stay uint8 until the device (model_forward normalises them there)
     dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
                          store=store, uint8=store is not None)
