@@ -32,12 +32,13 @@ class World:
         return self.size > 1
 
 
-def init_world() -> World:
+def init_world(use_cuda: bool = True) -> World:
     """Join the process group that torchrun describes in the environment (RANK, WORLD_SIZE, LOCAL_RANK), or a world
-    of one. Each process takes the GPU of its local rank when CUDA is available."""
+    of one. Each process takes the GPU of its local rank when CUDA is available and `use_cuda` (False for a CPU
+    preset, whose tables must be the same bytes on a machine that has a GPU)."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available():
+    if use_cuda and torch.cuda.is_available():
         if local_rank >= torch.cuda.device_count():
             raise RuntimeError(f"LOCAL_RANK={local_rank} but only {torch.cuda.device_count()} GPUs are visible; "
                                "launch at most one process per GPU (torchrun --nproc_per_node)")

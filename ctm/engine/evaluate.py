@@ -85,7 +85,7 @@ def testing_network(cfg: Config, experiment: str, checkpoint: Path):
             f"{experiment!r} now; retrain it (snakemake reruns it by itself)"
         )
     exp = cfg.experiment(experiment)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device("cuda" if cfg.preset.device != "cpu" and torch.cuda.is_available() else "cpu")
     model = build_model(cfg, exp, len(ckpt["classes"]))
     model.load_state_dict(ckpt["model"])
     model.to(device).eval()

@@ -127,7 +127,7 @@ def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, p
     Resumes from out_dir/resume.pt when it was written with the same params (one of other params is set aside);
     a run already finished with the same params is not trained again unless `force`; raises Preempted on SIGTERM.
     """
-    world = init_world()
+    world = init_world(use_cuda=cfg.preset.device != "cpu")
     try:
         return _train(cfg, experiment, cfg.seed(seed), Path(root), Path(out_dir), world, progress and world.is_main,
                       init_checkpoint, open_store(store) if store is not None else None, force)
