@@ -63,6 +63,18 @@ def experiment_root(wildcards):
 
 GPU = CFG.preset.device == "cuda"  # GPU presets claim GPUs; the embedded one runs one CPU core per job
 
+# Snakemake >= 9.10 can start jobs whose threads add up to more than --cores when their inputs were made in the same
+# run (snakemake issue #3913; measured in `make tables`: 5-6 single-threaded trainings at once on 2 cores). A
+# resource that its scheduler does account for caps a CPU preset's CPU-bound jobs at one per core
+# (`--resources cpu_jobs=N` overrides the default).
+if not GPU:
+    workflow.global_resources.setdefault("cpu_jobs", len(os.sched_getaffinity(0)))
+
+
+def cpu_jobs(processes=1):
+    """The cores a CPU-bound job of a CPU preset takes (resource cpu_jobs); none on a GPU preset."""
+    return 0 if GPU else processes
+
 
 def experiment_gpus(wildcards):
     """GPUs of a training job: the plan's (ctm plan), i.e. the recipe's `gpus`."""
@@ -136,9 +148,12 @@ def table_inputs(wildcards):
 
 def site_inputs(wildcards):
     """What the site reads besides the tables: every run's test predictions (the claims' paired tests) and training
-    log (the curves, the provenance's throughput)."""
+    log (the curves, the provenance's throughput), and another seed set's verdicts where they are kept (the
+    stability section of claims.md)."""
     runs = [r for n in dict.fromkeys(n for t in CFG.tables.values() for n in t.names()) for r in CFG.cell_runs(n)]
-    return [path(paths.predictions, r) for r in runs] + [path(paths.train_log, r) for r in runs]
+    other = paths.other_seeds_claims(PRESET)
+    return ([path(paths.predictions, r) for r in runs] + [path(paths.train_log, r) for r in runs]
+            + ([str(other)] if other.is_file() else []))
 
 
 def test_params():

@@ -19,6 +19,7 @@ if SYNTHETIC:
         threads: 2
         resources:
             mem_mb=2000,
+            cpu_jobs=cpu_jobs(2),
             runtime=30,
         log:
             job_log("publish_synthetic", "{dataset}"),
@@ -163,6 +164,7 @@ rule fetch_shard:
     retries: 2
     resources:
         mem_mb=1000,
+        cpu_jobs=cpu_jobs(1),
         runtime=lambda w: 120 if CFG.dataset(w.dataset).source == "download" else 10,
     log:
         job_log("fetch_shard", "{dataset}/{subset}/{index}"),
@@ -229,6 +231,7 @@ rule decode:
     threads: 16 if GPU else 2
     resources:
         mem_mb=4000,
+        cpu_jobs=cpu_jobs(2),
         runtime=lambda w: 24 * 60 if CFG.dataset(w.dataset).source == "download" else 60,
     log:
         job_log("decode", "{dataset}"),

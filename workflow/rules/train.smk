@@ -27,6 +27,7 @@ rule train:
         gpu=lambda w: experiment_gpus(w) if GPU else 0,
         nodes=1,  # torchrun --standalone (common.smk: launcher) starts every process on one node
         mem_mb=lambda w: 4000 if not GPU else 32000 * experiment_gpus(w),
+        cpu_jobs=cpu_jobs(1),
         runtime=job_runtime("train"),  # ctm plan's time for this job x its margin (common.smk)
     log:
         job_log("train", RUN),
@@ -59,6 +60,7 @@ rule evaluate:
         gpu=1 if GPU else 0,
         nodes=1,
         mem_mb=4000 if not GPU else 32000,
+        cpu_jobs=cpu_jobs(1),
         runtime=job_runtime("evaluate"),
     log:
         job_log("evaluate", RUN),
