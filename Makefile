@@ -7,11 +7,12 @@ export PATH := $(BIN):$(PATH)
 .PHONY: setup tables test lint clean-results
 
 # torch==2.13.0 first: it is the CPU build; a bare `torch` requirement would pull several GB of CUDA packages.
+# --no-compile: Python compiles the modules a run imports when it first imports them, not all of torch's up front.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile torch==2.13.0
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
