@@ -15,6 +15,7 @@ Shards are numbered by their line in the list, so their files have plain names w
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -50,22 +51,25 @@ def list_urls(list_url: str, downloads: Path, subset: str) -> list[str]:
     return read_shard_list(path, list_url)
 
 
+def _fetch(urls: list[str], list_url: str, needed: dict[str, str], root: Path, downloads: Path, subset: str,
+           index: int, keep: bool, progress: bool) -> dict:
+    return fetch_shard(urls[index], shard_archive(downloads, subset, index), root, needed,
+                       shard_record(root, subset, index), name=shard_name(urls[index], list_url), keep=keep,
+                       progress=progress)
+
+
 def fetch_one(rows: pd.DataFrame, root: Path, downloads: Path, list_url: str, subset: str, index: int, *,
               keep: bool = False, progress: bool = False) -> dict:
     """Fetch shard `index` (0-based line) of `subset`'s list and write its record; returns the record."""
     urls = list_urls(list_url, downloads, subset)
     if not 0 <= index < len(urls):
         raise ShardError(f"{shard_list_path(downloads, subset)} lists {len(urls)} shards; there is no shard {index}")
-    return fetch_shard(urls[index], shard_archive(downloads, subset, index), root, needed_clips(rows),
-                       shard_record(root, subset, index), name=shard_name(urls[index], list_url), keep=keep,
-                       progress=progress)
+    return _fetch(urls, list_url, needed_clips(rows), root, downloads, subset, index, keep, progress)
 
 
 def read_records(root: Path, shard_counts: dict[str, int]) -> list[dict]:
     """The records of every shard of every subset (shard_counts: subset -> number of shards); a missing one is an
     error naming it."""
-    import json
-
     records, lacking = [], []
     for subset, count in shard_counts.items():
         for index in range(count):
@@ -93,12 +97,13 @@ def fetch_all(rows: pd.DataFrame, root: Path, downloads: Path, shard_lists: dict
               keep: bool = False, progress: bool = True) -> pd.DataFrame:
     """Every shard of every subset's list, `workers` at a time, then the manifest. A shard that fails does not stop
     the others; the error afterwards names each failed shard (a rerun fetches only those)."""
-    jobs = [(subset, index) for subset, url in shard_lists.items()
-            for index in range(len(fetch_list(url, downloads, subset)))]
+    urls = {subset: fetch_list(url, downloads, subset) for subset, url in shard_lists.items()}
+    needed = needed_clips(rows)  # once, not once per shard
+    jobs = [(subset, index) for subset, listed in urls.items() for index in range(len(listed))]
     failed: list[str] = []
     bar = progress_bar(total=len(jobs), desc="shards", unit="shard", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(fetch_one, rows, root, downloads, shard_lists[s], s, i, keep=keep): (s, i)
+        futures = {pool.submit(_fetch, urls[s], shard_lists[s], needed, root, downloads, s, i, keep, False): (s, i)
                    for s, i in jobs}
         for future in as_completed(futures):
             try:
