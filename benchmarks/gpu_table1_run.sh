@@ -20,7 +20,8 @@
 # Knobs: WORKERS (data preparation processes, default 16); DEADLINE (seconds after the start at which a training still
 # running gets SIGTERM -- it saves resume.pt -- and is tested as it stands, marked as stopped; default 545, so that
 # everything ends inside a 10-minute call; 480 in the recorded run, which stopped all four before their last epoch);
-# EXPERIMENTS (default the four Table 1 networks).
+# EXPERIMENTS (default the four Table 1 networks); SET (space-separated dotted keys of the gpu_synthetic preset, e.g.
+# "model.zero_init_residual=false"): run on a copy of params.yaml changed so, written to $OUT/params.yaml.
 set -uo pipefail
 P=gpu_synthetic
 D=mini_kinetics_200
@@ -45,6 +46,22 @@ if [ -n "${WHEELS:-}" ]; then
 else
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 fi
+PARAMS=params.yaml
+if [ -n "${SET:-}" ]; then
+    PARAMS="$OUT/params.yaml"
+    python3 - "$PARAMS" $SET <<'PY' || exit 1
+import sys, yaml
+raw = yaml.safe_load(open("params.yaml"))
+for item in sys.argv[2:]:
+    dotted, value = item.split("=", 1)
+    *parents, key = dotted.split(".")
+    node = raw["presets"]["gpu_synthetic"]
+    for p in parents:
+        node = node[p]
+    node[key] = yaml.safe_load(value)
+open(sys.argv[1], "w").write(yaml.safe_dump(raw, sort_keys=False))
+PY
+fi
 ctm() { python3 -m ctm.cli "$@"; }
 collect() {  # the small files of every run in one archive (the device returns at most 8 files)
     tar -czf "$OUT/runs.tar.gz.tmp" --exclude='*.pt' --exclude='*.pt.*' -C results/$P runs 2>/dev/null \
@@ -54,11 +71,11 @@ collect() {  # the small files of every run in one archive (the device returns a
 stamp start "$(nproc) cores, torch $(python3 -c 'import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu")')"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>/dev/null
 python3 "$TOOLS" tcc-check > "$OUT/diagnostics.jsonl" 2> "$OUT/tools.err" &
-ctm synth --dataset $D --preset $P --workers "$W" --no-progress > "$OUT/data.log" 2>&1 || { stamp synth failed; exit 1; }
+ctm synth --params "$PARAMS" --dataset $D --preset $P --workers "$W" --no-progress > "$OUT/data.log" 2>&1 || { stamp synth failed; exit 1; }
 stamp published
-ctm prepare --dataset $D --preset $P --workers "$W" --no-progress >> "$OUT/data.log" 2>&1 || { stamp prepare failed; exit 1; }
+ctm prepare --params "$PARAMS" --dataset $D --preset $P --workers "$W" --no-progress >> "$OUT/data.log" 2>&1 || { stamp prepare failed; exit 1; }
 stamp prepared
-ctm decode --dataset $D --preset $P --root $ROOT --out $STORE --workers "$W" --no-progress >> "$OUT/data.log" 2>&1 \
+ctm decode --params "$PARAMS" --dataset $D --preset $P --root $ROOT --out $STORE --workers "$W" --no-progress >> "$OUT/data.log" 2>&1 \
     || { stamp decode failed; exit 1; }
 stamp decoded
 
@@ -66,16 +83,16 @@ pids=()
 for e in $EXPERIMENTS; do
     mkdir -p "$RUNS/$e"
     ( s=$(date +%s)
-      python3 -m ctm.cli train --experiment "$e" --preset $P --root $ROOT --store $STORE --out "$RUNS/$e" \
+      python3 -m ctm.cli train --params "$PARAMS" --experiment "$e" --preset $P --root $ROOT --store $STORE --out "$RUNS/$e" \
           > "$RUNS/$e/train.out" 2>&1 &
       echo $! > "$RUNS/$e/train.pid"; wait $!
       rc=$?; stamp "trained $e rc=$rc in $(($(date +%s) - s)) s"
       if [ $rc = 75 ]; then  # stopped by the watchdog: test the state it saved, marked as stopped
-          python3 "$TOOLS" salvage --experiment "$e" --run-dir "$RUNS/$e" --root $ROOT --store $STORE \
+          python3 "$TOOLS" salvage --params "$PARAMS" --experiment "$e" --run-dir "$RUNS/$e" --root $ROOT --store $STORE \
               >> "$OUT/diagnostics.jsonl" 2>> "$OUT/tools.err" || exit 0
       elif [ $rc != 0 ]; then exit 0; fi
       s=$(date +%s)
-      ctm evaluate --experiment "$e" --preset $P --root $ROOT --store $STORE --run-dir "$RUNS/$e" \
+      ctm evaluate --params "$PARAMS" --experiment "$e" --preset $P --root $ROOT --store $STORE --run-dir "$RUNS/$e" \
           > "$RUNS/$e/evaluate.out" 2>&1
       stamp "evaluated $e rc=$? in $(($(date +%s) - s)) s" ) &
     pids+=($!)
