@@ -6,9 +6,9 @@ import json
 import torch
 import yaml
 
+from ctm.bench.steps import build_step
 from ctm.cli import main
 from ctm.config import load_config
-from ctm.engine.bench import build_step
 from ctm.models import tcc_ops
 
 
