@@ -170,7 +170,7 @@ def table_metrics() -> Path:
 def other_seeds_claims(preset: str) -> Path:
     """claims.json of the same pipeline run with another seed set, committed: the report compares the verdicts
     (ctm.report.stability; docs/report.md)."""
-    return Path("benchmarks") / "results" / "cpu" / f"claims_{preset}_other_seeds.json"
+    return Path("benchmarks") / "results" / "cpu-torch2.13" / f"claims_{preset}_other_seeds.json"
 
 
 def table_archive(preset: str, table: str, ext: str) -> Path:

@@ -12,7 +12,7 @@ from ctm.data.store import StoreError
 
 
 def _data(args: argparse.Namespace) -> dict:
-    from ctm.data.bench import bench_data, make_bench_store
+    from ctm.bench.data_loading import bench_data, make_bench_store
 
     made = None
     if args.make_store:
@@ -27,15 +27,15 @@ def _data(args: argparse.Namespace) -> dict:
 
 
 def _formats(args: argparse.Namespace) -> list[dict]:
-    from ctm.data.bench import compare_formats
+    from ctm.bench.data_loading import compare_formats
 
     return compare_formats(args.dir, videos=args.videos, seconds=args.seconds, repeats=args.repeats, crop=args.crop,
                            names=args.only, workers=args.workers, progress=not args.no_progress)
 
 
 def _model(args: argparse.Namespace) -> list[dict]:
+    from ctm.bench.steps import bench
     from ctm.config import load_config
-    from ctm.engine.bench import bench
 
     cfg = load_config(args.params, args.preset)
     rows = [bench(cfg, name, args.what, args.batch, steps=args.steps, warmup=args.warmup, root=args.root,
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     what = p.add_subparsers(dest="what", required=True)
 
     for mode, text in (("train", "training steps (forward, backward, SGD)"), ("eval", "inference forwards")):
-        q = what.add_parser(mode, help=f"clips/s, step time and peak memory of {text} (ctm/engine/bench.py)")
+        q = what.add_parser(mode, help=f"clips/s, step time and peak memory of {text} (ctm/bench/steps.py)")
         q.add_argument("--experiment", nargs="+", required=True,
                        help="experiments of params.yaml, measured one after the other in this process")
         q.add_argument("--batch", type=at_least_one, default=24, help="clips per step on the device (default 24)")
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     q.add_argument("--seconds", type=positive, default=5.0, help="seconds per format per round")
     q.add_argument("--repeats", type=at_least_one, default=3, help="interleaved rounds; the median is reported")
     q.add_argument("--crop", type=at_least_one, default=224)
-    q.add_argument("--only", nargs="+", help="candidate names (default: all, see ctm.data.bench.CANDIDATES)")
+    q.add_argument("--only", nargs="+", help="candidate names (default: all, see ctm.bench.data_loading.CANDIDATES)")
     q.add_argument("--workers", type=at_least_one, default=1, help="processes for writing the sources and stores")
     common(q)
     q.set_defaults(func=_formats)

@@ -15,7 +15,7 @@ from torch import nn
 from ctm.models import tcc_ops
 from ctm.names import PATH_NAMES  # re-exported: ctm.models.ctm_block.PATH_NAMES
 
-DEFAULT_TCC_IMPL = tcc_ops.AUTO  # Triton on CUDA, grouped conv elsewhere; reports/performance.md says why
+DEFAULT_TCC_IMPL = tcc_ops.AUTO  # Triton on CUDA, grouped conv elsewhere; docs/performance_changes.md says why
 
 
 def _pair(value: int | Sequence[int]) -> tuple[int, int]:

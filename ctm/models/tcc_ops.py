@@ -12,7 +12,8 @@ ctm.models.ctm_block.TCC) and returns O as (N, T, C, H, W).
 - `triton`: ctm.models.tcc_triton, Triton kernels that read the channels_last map in place (CUDA; offered where
   Triton is installed).
 - `reference`: the same sum in float64, written from Eq. 1 with explicit loops over the filter taps (tests only).
-benchmarks/tcc_impls.py measures them; docs/performance.md records which is the default and why.
+benchmarks/probes/step_time/tcc_impls.py measures them; docs/performance_changes.md records which is the default and
+why.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ AUTO = "auto"
 
 def resolve(impl: str, device: torch.device) -> str:
     """The implementation `impl` names for inputs on `device`: "auto" is the Triton kernels on CUDA where Triton is
-    installed (the fastest there, benchmarks/tcc_impls.py) and the paper's grouped conv elsewhere."""
+    installed (the fastest there, benchmarks/probes/step_time/tcc_impls.py) and the paper's grouped conv elsewhere."""
     if impl != AUTO:
         return impl
     return "triton" if device.type == "cuda" and "triton" in IMPLEMENTATIONS else "grouped_conv"

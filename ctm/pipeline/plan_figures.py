@@ -52,7 +52,7 @@ DECODE_FRAMES_PER_CORE_S = 583.0
 # The synthetic stand-ins' frames (flat colours) compress far better: bytes per frame of the gpu_synthetic
 # Mini-Kinetics store at 352x256 (5 398 B)
 SYNTHETIC_STORE_BYTES_PER_PIXEL = 5398.1 / (352 * 256)
-SYNTHETIC_STORE_SOURCE = "benchmarks/results/h100/current/loader/decode.json"
+SYNTHETIC_STORE_SOURCE = "benchmarks/results/h100-torch2.11/loader_vs_synthetic/decode.json"
 
 
 @dataclass(frozen=True)
@@ -64,23 +64,23 @@ class Rate:
     source: str
 
 
-H100 = "benchmarks/results/h100"
+H100 = "benchmarks/results/h100-torch2.11"
 # Training on one H100, batch 24 per GPU, bf16, channels_last, synthetic on-device tensors (the decoded-store loader
-# reached 97% of it: reports/performance.md), the SGD step included. Key: (backbone, compiled).
+# reached 97% of it: docs/performance.md), the SGD step included. Key: (backbone, compiled).
 H100_TRAIN: dict[tuple[str, bool], Rate] = {
-    ("resnet50", True): Rate(675.0, 576.0, f"{H100}/current/perf_r50.jsonl (reduce-overhead)"),
-    ("resnet50", False): Rate(465.0, 383.0, f"{H100}/current/perf_r50.jsonl (eager)"),
-    ("resnet101", True): Rate(443.0, 404.0, f"{H100}/current/perf_r101_train.jsonl (reduce-overhead)"),
-    ("resnet101", False): Rate(299.0, 263.0, f"{H100}/session1/performance.jsonl (eager, older TCC)"),
+    ("resnet50", True): Rate(675.0, 576.0, f"{H100}/throughput/perf_r50.jsonl (reduce-overhead)"),
+    ("resnet50", False): Rate(465.0, 383.0, f"{H100}/throughput/perf_r50.jsonl (eager)"),
+    ("resnet101", True): Rate(443.0, 404.0, f"{H100}/throughput/perf_r101_train.jsonl (reduce-overhead)"),
+    ("resnet101", False): Rate(299.0, 263.0, f"{H100}/grouped_conv_tcc/throughput.jsonl (eager, older TCC)"),
 }
 # Testing on one H100, 24 views per forward. Key: (backbone, "folded" (BN folded, compiled) | "compiled" | "eager").
 H100_EVAL: dict[tuple[str, str], Rate] = {
-    ("resnet50", "folded"): Rate(3451.0, 2934.0, f"{H100}/current/perf_r50_fold_eval.jsonl (folded BN)"),
-    ("resnet50", "compiled"): Rate(2549.0, 2207.0, f"{H100}/current/perf_r50.jsonl (reduce-overhead)"),
-    ("resnet50", "eager"): Rate(1480.0, 1255.0, f"{H100}/current/perf_r50.jsonl (eager)"),
-    ("resnet101", "folded"): Rate(2294.0, 2095.0, f"{H100}/current/perf_r101_fold_eval.jsonl (folded BN)"),
-    ("resnet101", "compiled"): Rate(1677.0, 1543.0, f"{H100}/current/perf_r101_eval.jsonl (reduce-overhead)"),
-    ("resnet101", "eager"): Rate(1032.0, 933.0, f"{H100}/session1/performance.jsonl (eager, older TCC)"),
+    ("resnet50", "folded"): Rate(3451.0, 2934.0, f"{H100}/throughput/perf_r50_fold_eval.jsonl (folded BN)"),
+    ("resnet50", "compiled"): Rate(2549.0, 2207.0, f"{H100}/throughput/perf_r50.jsonl (reduce-overhead)"),
+    ("resnet50", "eager"): Rate(1480.0, 1255.0, f"{H100}/throughput/perf_r50.jsonl (eager)"),
+    ("resnet101", "folded"): Rate(2294.0, 2095.0, f"{H100}/throughput/perf_r101_fold_eval.jsonl (folded BN)"),
+    ("resnet101", "compiled"): Rate(1677.0, 1543.0, f"{H100}/throughput/perf_r101_eval.jsonl (reduce-overhead)"),
+    ("resnet101", "eager"): Rate(1032.0, 933.0, f"{H100}/grouped_conv_tcc/throughput.jsonl (eager, older TCC)"),
 }
 
 PROVENANCE = "reports/provenance.json"
@@ -98,7 +98,7 @@ STARTUP_S = {"train": 136.0, "evaluate": 35.0}
 # What a cluster job asks for above its planned time (workflow/rules/train.smk `runtime`): multi-GPU training falls
 # back from CUDA graphs to torch.compile's default mode (ctm.engine.train): session 1's default-mode TSN-R50 (602-615
 # clips/s, an older TCC) is 0.89-0.91 of the graphs' 675; the same benchmark differs by ~5% between hosts
-# (reports/performance.md); data
+# (docs/performance.md); data
 # loading, DDP's all-reduce and checkpoints add their share. A job that outlives its request is killed, one that
 # ends early costs nothing: 1.5x.
 REQUEST_MARGIN = 1.5

@@ -223,9 +223,9 @@ def render(frames: dict[str, pd.DataFrame], missing: dict[str, str], claims: lis
                     "not wins or losses); the claims' verdicts test the pipeline, not the paper.</p>")
     head.append(f'<nav><a href="#claims">Claims</a> {nav} <a href="#curves">Training curves</a> '
                 '<a href="#provenance">Provenance</a></nav>')
-    head.append('<p class="meta">Engineering pages: <a href="full_size.md">full-size run on one GPU (Table 1 '
-                'variants, preset gpu_synthetic)</a> · <a href="performance.md">GPU throughput</a> · '
-                '<a href="rehearsal.md">rehearsal of the paper preset</a></p>')
+    head.append('<p class="meta">Engineering pages: <a href="../docs/table1_full_size.md">full-size run on one GPU '
+                '(Table 1 variants, preset gpu_synthetic)</a> · <a href="../docs/performance.md">GPU throughput</a> · '
+                '<a href="../docs/rehearsal_run.md">rehearsal of the paper preset</a></p>')
     synthetic = provenance["synthetic_data"]
     body = head + [_claims_section(claims)]
     body += [_table_section(t, df, figures["tables"].get(t), missing.get(t), synthetic) for t, df in frames.items()]

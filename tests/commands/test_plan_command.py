@@ -12,7 +12,7 @@ def test_table_lists_every_stage_total_and_source(capsys):
     for stage in ("download kinetics_600", "extract clips mini_kinetics_200", "decode hmdb51",
                   "train kinetics_600", "fine-tune ucf101", "evaluate mini_kinetics_200", "total"):
         assert stage in out
-    assert "benchmarks/results/h100/current/perf_r50.jsonl" in out and "[13]" in out
+    assert "benchmarks/results/h100-torch2.11/throughput/perf_r50.jsonl" in out and "[13]" in out
 
 
 def test_json_is_the_plan(capsys):

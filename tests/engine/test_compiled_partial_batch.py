@@ -1,7 +1,7 @@
 """On CUDA, the compiled training step survives a change of batch size in each compile mode the GPU recipes use
 (`default` under DDP or gradient accumulation, `reduce-overhead` in one process), and a compiled run resumed after
 SIGTERM in the same process (where torch.compile's state of the first run is still there) trains to the end.
-docs/protocol.md, "Compiled steps and batch shapes"; measurements: benchmarks/partial_batch.py."""
+docs/protocol.md, "Compiled steps and batch shapes"; measurements: benchmarks/probes/compiled_steps/partial_batch.py."""
 
 import copy
 import json
@@ -46,11 +46,11 @@ def test_compiled_steps_through_a_partial_batch_as_eager_ones_do(mode, no_tf32):
 
     float32 with TF32 off. Against eager, the losses agree to 0.1% and the gradients within 25%: this 1/16-width
     network's gradients jump with rounding (its ReLU and max-pool decisions flip). Over 4 seeds x 4 steps
-    (benchmarks/compiled_gradients.py; docs/protocol.md), eager float32 against float64 differs by up to 9.3% on an
-    H100 and 19% on CPU, eager at weights scaled by 1 + 1e-6 noise against eager by up to 8.9%, compiled against eager
-    by <= 8e-5 on 12 of 16 steps and up to 8.1% on the others, while gradients at other weights differ by 120%
-    (median). CUDA graphs add no rounding of their own (`reduce-overhead` against `default`: 1.4e-7), so that
-    comparison is sharp: it is the one that catches a replay from stale buffers after the batch size changes."""
+    (benchmarks/probes/compiled_steps/compiled_gradients.py; docs/protocol.md), eager float32 against float64 differs by
+    up to 9.3% on an H100 and 19% on CPU, eager at weights scaled by 1 + 1e-6 noise against eager by up to 8.9%,
+    compiled against eager by <= 8e-5 on 12 of 16 steps and up to 8.1% on the others, while gradients at other weights
+    differ by 120% (median). CUDA graphs add no rounding of their own (`reduce-overhead` against `default`: 1.4e-7), so
+    that comparison is sharp: it is the one that catches a replay from stale buffers after the batch size changes."""
     torch.manual_seed(0)
     net = CTMNet(50, num_classes=6, num_segments=8, input_size=32, width=0.0625, ctm_stage="res4",
                  ctm_after=(1, 3, 5), dropout=0.0).cuda().to(memory_format=torch.channels_last)

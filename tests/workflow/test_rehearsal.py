@@ -1,6 +1,6 @@
 """The rehearsal preset's DAG, run by Snakemake on CPU at tiny size: every rule runs, stand-in weights are published,
 fetched, verified and loaded, and the caps of `limits` hold (docs/rehearsal.md). The same DAG at full size is what
-benchmarks/rehearsal_run.sh runs on a GPU host (reports/rehearsal.md)."""
+benchmarks/gpu_host/rehearsal_run.sh runs on a GPU host (docs/rehearsal_run.md)."""
 
 import copy
 import json

@@ -12,7 +12,7 @@ rule aggregate:
         cell=CELLS_RE,
     params:
         preset=PRESET,
-    # Measured at the paper's size (benchmarks/results/h100/rehearsal/jobs.csv): aggregate 135 MB, report 740 MB,
+    # Measured at the paper's size (benchmarks/results/h100-torch2.11/rehearsal/jobs.csv): aggregate 135 MB, report 740 MB,
     # each under 20 s.
     resources:
         mem_mb=500,

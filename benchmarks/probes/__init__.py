@@ -1,0 +1,1 @@
+"""One-off probes, one folder per question they answer (benchmarks/README.md)."""
