@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
 from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
 from ctm.paths import run_name
+from ctm.vocabulary import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
 
 DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
 DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ctm.commands.numbers import at_least_one, whole
 from ctm.data.store import FORMATS
-from ctm.names import DATASET_NAMES
+from ctm.vocabulary import DATASET_NAMES
 
 
 def _decode(args: argparse.Namespace) -> dict:

@@ -17,8 +17,8 @@ import yaml
 
 from ctm import paths
 from ctm.config import Config
-from ctm.names import DATASET_NAMES
 from ctm.pipeline.code import CODE
+from ctm.vocabulary import DATASET_NAMES
 
 P = "${preset}"  # DVC's template of the preset that params.yaml (or `dvc exp run -S preset=...`) selects
 

@@ -148,7 +148,7 @@ def test_bench_data_command(tmp_path, capsys):
 def test_decode_command_names_the_datasets_it_knows_instead_of_a_traceback(tmp_path, capsys):
     from ctm.cli import main
     from ctm.data.annotations import READERS
-    from ctm.names import DATASET_NAMES
+    from ctm.vocabulary import DATASET_NAMES
 
     assert set(DATASET_NAMES) == set(READERS)
     with pytest.raises(SystemExit) as exit_:
