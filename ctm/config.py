@@ -15,13 +15,18 @@ from typing import Any
 
 from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
 from ctm.paths import run_name
-from ctm.vocabulary import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
-
-DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
-DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
-BACKBONES = {"resnet50": 50, "resnet101": 101}
-AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")
-DEVICES = ("cpu", "cuda")
+from ctm.vocabulary import (
+    AVERAGING,
+    BACKBONES,
+    COMPILE_MODES,
+    DATASET_INFO,
+    DATASETS,
+    DEVICES,
+    PATH_NAMES,
+    TORCHVISION_WEIGHTS,
+    looks_like_weights_location,
+    weights_architecture,
+)
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,6 @@ class EvalSpec:
     fold_bn: bool = False
 
 
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")  # torch.compile's
-
-
 @dataclass(frozen=True)
 class Recipe:
     epochs: int
@@ -143,7 +145,7 @@ class Recipe:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU, where runs stay float32 and bit-reproducible)
     channels_last: bool = True  # NHWC weights and activations on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the model on CUDA
-    # torch.compile mode (COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
+    # torch.compile mode (ctm.vocabulary.COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
     # in a single process without gradient accumulation (elsewhere training falls back to "default")
     compile_mode: str = "default"
     # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
@@ -265,7 +267,7 @@ class Config:
     def num_classes(self, dataset: str) -> int:
         """Classes of a dataset under this preset: the real count, or two per synthetic pair."""
         spec = self.dataset(dataset)
-        return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_CLASSES[dataset]
+        return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_INFO[dataset].classes
 
     def pretrained(self, experiment: Experiment) -> str | None:
         """The ImageNet weights of the experiment's backbone (`model.pretrained`), None when it has none. A fine-tuned
@@ -327,7 +329,7 @@ def _check_pretrained(cfg: Config) -> None:
 
 
 def _check_clips(where: str, dataset: str, clips: ClipsSpec | None) -> None:
-    kinetics = dataset in ("mini_kinetics_200", "kinetics_600")
+    kinetics = DATASET_INFO[dataset].youtube_clips
     if (clips is not None) != kinetics:
         raise ConfigError(f"{where}: " + ("a Kinetics dataset needs `clips` (source cvdf, youtube or local)" if kinetics
                                           else "only the Kinetics datasets fetch clips; remove it"))

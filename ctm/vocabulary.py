@@ -1,13 +1,56 @@
-"""Names shared by the model code and the config, in a module light enough for every `ctm` command to import."""
+"""Every closed list of names that params.yaml, the command line, the model code and the reports share, once.
+
+params.yaml's schema repeats these lists as enums; every other module imports them from here. Light enough for every
+`ctm` command (and Snakemake) to import: no torch, no numpy.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-DATASET_NAMES = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")  # ctm.data.annotations.READERS' keys
+MINI_KINETICS_200 = "mini_kinetics_200"
+KINETICS_600 = "kinetics_600"
+UCF101 = "ucf101"
+HMDB51 = "hmdb51"
 
+SPLITS = (1, 2, 3)  # the official train/test splits of UCF-101 and HMDB-51 (Kinetics has one: 1)
+SUBSETS = ("train", "val")  # the subsets a Kinetics dataset's clips are fetched for (its test subset is unused)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the code needs to know of a dataset besides its params.yaml entry."""
+
+    key: str  # its name in params.yaml, paths and the command line
+    classes: int  # the real dataset's classes (a synthetic stand-in has two per pair)
+    display_name: str  # as the paper writes it, in table headings and plots
+    splits: tuple[int, ...]  # the official splits whose union is every listed video
+    youtube_clips: bool  # Kinetics: clips of YouTube videos (params.yaml `clips`: cvdf, youtube or local)
+
+
+DATASET_INFO: dict[str, DatasetInfo] = {d.key: d for d in (
+    DatasetInfo(MINI_KINETICS_200, 200, "Mini-Kinetics-200", (1,), youtube_clips=True),
+    DatasetInfo(KINETICS_600, 600, "Kinetics-600", (1,), youtube_clips=True),
+    DatasetInfo(UCF101, 101, "UCF-101", SPLITS, youtube_clips=False),
+    DatasetInfo(HMDB51, 51, "HMDB51", SPLITS, youtube_clips=False),
+)}
+DATASETS = tuple(DATASET_INFO)  # every dataset key (ctm.data.annotations.READERS' keys), in the paper's order
+KINETICS_DATASETS = tuple(k for k, d in DATASET_INFO.items() if d.youtube_clips)
+DATASET_DISPLAY_NAMES = {k: d.display_name for k, d in DATASET_INFO.items()}
+DATASET_SOURCES = ("synthetic", "download", "local")  # params.yaml `datasets.<name>.source`
+CLIPS_SOURCES = ("cvdf", "youtube", "local")  # params.yaml `datasets.<name>.clips.source` (docs/kinetics_clips.md)
+
+BACKBONES = {"resnet50": 50, "resnet101": 101}  # backbone name -> ResNet depth
+STAGES = ("res2", "res3", "res4", "res5")  # the paper's names of the ResNet stages (torchvision's layer1..layer4)
 PATH_NAMES = ("tccm", "temporal")  # a CTM block's paths besides the identity: Path 1 (TCCM) and Path 2 (temporal)
 
+DEVICES = ("cpu", "cuda")  # a preset's `device`: one CPU core per job, or GPUs
+AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")  # how a test video's view scores become one (ctm.engine)
+TEST_CROPS = (1, 3)  # spatial crops per test clip: the centre; or start, centre, end (ctm.data.sampling)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")  # torch.compile's
+
+# A `pretrained` value (params.yaml `model.pretrained`): one of torchvision's ImageNet weight names, a URL or a path
 TORCHVISION_URL = "https://download.pytorch.org/models/"
 TORCHVISION_WEIGHTS = {  # docs/downloads.md, "Where checksums come from" (ImageNet top-1 76.13/80.86/77.37/81.89)
     "resnet50_v1": "resnet50-0676ba61.pth",
