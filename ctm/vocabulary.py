@@ -1,7 +1,7 @@
 """Every closed list of names that params.yaml, the command line, the model code and the reports share, once.
 
-params.yaml's schema repeats these lists as enums; every other module imports them from here. Light enough for every
-`ctm` command (and Snakemake) to import: no torch, no numpy.
+params.schema.yaml (ctm.config) repeats these lists as enums, checked equal by tests/config/test_schema.py; every other
+module imports them from here. Light enough for every `ctm` command (and Snakemake) to import: no torch, no numpy.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""A typed, validated view of params.yaml: the preset, the experiments and the tables.
+"""The typed view of params.yaml: a preset's parts, the experiments and the tables, as frozen dataclasses.
 
-Every other module receives these dataclasses, never the raw dict. Unknown or missing keys are errors that name the
-key's full path in params.yaml.
+ctm.config.load builds them (ctm.config.params_file.build) from a document checked against params.schema.yaml, and
+ctm.config.checks checks what the schema cannot: cross-references between them. Every other module receives these
+dataclasses, never the raw dict.
 """
 
 from __future__ import annotations
@@ -10,17 +11,11 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
+from ctm.config.params_file import ConfigError
 from ctm.paths import run_name
-from ctm.vocabulary import (
-    DATASET_INFO,
-    TORCHVISION_WEIGHTS,
-    looks_like_weights_location,
-    weights_architecture,
-)
+from ctm.vocabulary import DATASET_INFO
 
 
 @dataclass(frozen=True)
@@ -295,127 +290,3 @@ class Config:
 
     def params_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _check(cfg: Config) -> None:
-    """What the schema cannot check: cross-references, and fields that one another's values require."""
-    p = cfg.preset
-    _check_pretrained(cfg)
-    for name, spec in p.datasets.items():
-        if spec.source != "local" and not spec.files:
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.files: a {spec.source} dataset needs the "
-                              "list of files to download")
-        if spec.source == "synthetic" and spec.synthetic is None:
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.synthetic: missing")
-        _check_clips(f"presets.{cfg.preset_name}.datasets.{name}.clips", name, spec.clips)
-    if p.input.crop_size > p.input.resize_short:
-        raise ConfigError(f"presets.{cfg.preset_name}.input: crop_size exceeds resize_short")
-    for name, exp in cfg.experiments.items():
-        where = f"experiments.{name}"
-        if exp.dataset not in p.datasets:
-            raise ConfigError(f"{where}.dataset: {exp.dataset!r} is not a dataset of preset {cfg.preset_name!r}")
-        if exp.recipe not in p.recipes:
-            raise ConfigError(f"{where}.recipe: {exp.recipe!r} is not a recipe of preset {cfg.preset_name!r}")
-        if exp.init is not None and (exp.init not in cfg.experiments or exp.init == name):
-            raise ConfigError(f"{where}.init: {exp.init!r} is not another experiment of params.yaml")
-        seen, parent = {name}, exp.init
-        while parent is not None:
-            if parent in seen:
-                raise ConfigError(f"{where}.init: the chain of `init` experiments loops back to {parent!r}")
-            seen.add(parent)
-            parent = cfg.experiments[parent].init if parent in cfg.experiments else None
-    for rname, recipe in p.recipes.items():
-        pdb = recipe.per_device_batch
-        if pdb is not None and recipe.batch_size % pdb:
-            raise ConfigError(f"presets.{cfg.preset_name}.recipes.{rname}.per_device_batch: {pdb} must divide "
-                              f"batch_size {recipe.batch_size}")
-    for gname, members in cfg.groups.items():
-        if gname in cfg.experiments:
-            raise ConfigError(f"groups.{gname}: the name is also an experiment's")
-        for m in members:
-            if m not in cfg.experiments:
-                raise ConfigError(f"groups.{gname}: unknown experiment {m!r}")
-    for tname, table in cfg.tables.items():
-        for row, cols in table.rows.items():
-            for col, name in (cols.items() if isinstance(cols, dict) else [("", cols)]):
-                where = f"tables.{tname}.rows.{row}" + (f".{col}" if col else "")
-                if not isinstance(name, str) or (name not in cfg.experiments and name not in cfg.groups):
-                    raise ConfigError(f"{where}: {name!r} is neither an experiment nor a group")
-
-
-def _check_pretrained(cfg: Config) -> None:
-    """Every backbone that starts from ImageNet has weights, and they are that backbone's: a ResNet-50 file named for
-    ResNet-101 fails here, when params.yaml is loaded, not after hours of data preparation."""
-    where = f"presets.{cfg.preset_name}.model.pretrained"
-    weights = cfg.preset.model.pretrained
-    if weights is None:
-        return
-    for backbone, spec in weights.items():
-        if spec not in TORCHVISION_WEIGHTS and not looks_like_weights_location(spec):
-            raise ConfigError(f"{where}.{backbone}: {spec!r} is neither a torchvision weight name "
-                              f"({', '.join(TORCHVISION_WEIGHTS)}) nor a URL or a path")
-        arch = weights_architecture(spec)
-        if arch is not None and arch != backbone:
-            raise ConfigError(f"{where}.{backbone}: {spec!r} holds {arch} weights, not {backbone}'s; name the "
-                              f"{backbone} weights (e.g. {backbone}_v1)")
-    needed = sorted({e.backbone for e in cfg.experiments.values() if e.init is None})
-    lacking = [b for b in needed if b not in weights]
-    if lacking:
-        users = [n for n, e in cfg.experiments.items() if e.init is None and e.backbone in lacking]
-        raise ConfigError(f"{where}: no weights for {lacking}, which {users[:3]} start from; add "
-                          f"`{lacking[0]}: {lacking[0]}_v1` (or set pretrained: null to train from scratch)")
-
-
-def _check_clips(where: str, dataset: str, clips: ClipsSpec | None) -> None:
-    """A Kinetics dataset names where its clips come from, with what that source needs; no other dataset does."""
-    kinetics = DATASET_INFO[dataset].youtube_clips
-    if (clips is not None) != kinetics:
-        raise ConfigError(f"{where}: " + ("a Kinetics dataset needs `clips` (source cvdf, youtube or local)" if kinetics
-                                          else "only the Kinetics datasets fetch clips; remove it"))
-    if clips is None:
-        return
-    need = {"cvdf": ("shard_lists", clips.shard_lists), "youtube": ("url", clips.url),
-            "local": ("folders", clips.folders)}[clips.source]
-    if not need[1]:
-        raise ConfigError(f"{where}.{need[0]}: needed by source {clips.source!r}")
-
-
-def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
-    """Read params.yaml; `preset` overrides its `preset` key (as `snakemake --config preset=...` does)."""
-    path = Path(path)
-    raw = read_params(path)  # one-line errors for a missing, non-UTF-8, huge or alias-bombed file
-    try:
-        return parse_config(raw, preset)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
-
-
-def parse_config(raw: Any, preset: str | None = None) -> Config:
-    """The typed view of a params document already read (params.yaml, or Snakemake's `config`): checked against
-    the schema, presets resolved, cross-references checked."""
-    validate_params(raw)
-    name = preset or raw["preset"]
-    if name not in raw["presets"]:
-        raise ConfigError(f"preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
-    experiments = {
-        k: dataclasses.replace(build(Experiment, v, f"{section}.{k}"), name=k)
-        for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
-    }
-    both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
-    if both:
-        raise ConfigError(f"experiments and finetuned both define {sorted(both)}")
-    for k, v in raw["experiments"].items():
-        if isinstance(v, dict) and v.get("init") is not None:
-            raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
-    resolved = resolve_presets(raw["presets"])[name]
-    validate_preset(resolved, name)
-    cfg = Config(
-        preset_name=name,
-        preset=build(Preset, resolved, f"presets.{name}"),
-        experiments=experiments,
-        tables=build(dict[str, Table], raw["tables"], "tables"),
-        raw=raw,
-        groups=build(dict[str, list[str]], raw.get("groups", {}), "groups"),
-    )
-    _check(cfg)
-    return cfg
