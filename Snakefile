@@ -2,7 +2,7 @@
 # `--config preset=paper` for the paper's scale. params.yaml is the single source of truth.
 from snakemake.utils import min_version
 
-from ctm.params_file import refuse_overrides
+from ctm.config import refuse_overrides
 
 min_version("9.0")
 
@@ -14,7 +14,7 @@ report: "workflow/report/workflow.rst"
 
 
 # The jobs read params.yaml themselves: an override other than `preset` is an error, not silently ignored.
-# params.yaml is checked against workflow/schemas/params.schema.yaml by ctm.config.load_config (common.smk),
+# params.yaml is checked against ctm/config/params.schema.yaml by ctm.config.load_config (common.smk),
 # the same check that every `ctm` command and `dvc repro` make.
 refuse_overrides(config)
 

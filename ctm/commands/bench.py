@@ -7,8 +7,8 @@ import argparse
 from collections.abc import Callable
 
 from ctm.commands.numbers import at_least_one, count, positive
-from ctm.config import COMPILE_MODES
 from ctm.data.store import StoreError
+from ctm.vocabulary import COMPILE_MODES
 
 
 def _data(args: argparse.Namespace) -> dict:

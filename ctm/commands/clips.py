@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ctm.acquire.youtube import MANIFEST_NAME, YOUTUBE_TEMPLATE, ClipFetchError, FetchOptions, fetch_clips
 from ctm.commands.numbers import at_least_one, count, positive
-
-DATASETS = ("kinetics_600", "mini_kinetics_200")
+from ctm.vocabulary import KINETICS_DATASETS
 
 
 def _fetch_clips(args: argparse.Namespace) -> dict:
@@ -17,7 +16,7 @@ def _fetch_clips(args: argparse.Namespace) -> dict:
 
     if args.dataset not in annotations.READERS:
         raise ClipFetchError(f"no annotation reader for {args.dataset!r} in this version of ctm; "
-                             f"available: {sorted(set(DATASETS) & set(annotations.READERS))}")
+                             f"available: {sorted(set(KINETICS_DATASETS) & set(annotations.READERS))}")
     if args.root:
         root = Path(args.root)
     else:
@@ -62,7 +61,7 @@ def _fetch_clips(args: argparse.Namespace) -> dict:
 
 def register(sub: argparse._SubParsersAction, common) -> None:
     p = sub.add_parser("fetch-clips", help="download Kinetics videos with yt-dlp and trim them to their windows")
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", required=True, choices=sorted(KINETICS_DATASETS))
     p.add_argument("--root", help="dataset root holding the annotations (default: resources/<preset>/<dataset>)")
     p.add_argument("--url-template", default=YOUTUBE_TEMPLATE,
                    help=f"where a video is, with {{youtube_id}} (default: {YOUTUBE_TEMPLATE}; file:// works too)")

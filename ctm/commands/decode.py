@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ctm.commands.numbers import at_least_one, whole
 from ctm.data.store import FORMATS
-from ctm.names import DATASET_NAMES
+from ctm.vocabulary import DATASETS
 
 
 def _decode(args: argparse.Namespace) -> dict:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
                        description="Decode every video that a dataset's annotations list (all splits) into a store "
                                    "folder: short side resized, one file per video, manifest.csv with each video's "
                                    "status. Re-running resumes. docs/decoded_store.md.")
-    p.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="whose annotations list the videos")
+    p.add_argument("--dataset", required=True, choices=DATASETS, help="whose annotations list the videos")
     p.add_argument("--root", required=True, help="dataset root: annotation files and videos")
     p.add_argument("--out", required=True, help="store folder")
     p.add_argument("--short-side", type=at_least_one,

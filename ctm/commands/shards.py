@@ -10,8 +10,7 @@ from pathlib import Path
 
 from ctm.commands.numbers import at_least_one, count
 from ctm.errors import UserError
-
-KINETICS = ("mini_kinetics_200", "kinetics_600")
+from ctm.vocabulary import KINETICS_DATASETS, SUBSETS
 
 
 def _context(args: argparse.Namespace, source: str):
@@ -73,10 +72,10 @@ def _link_clips(args: argparse.Namespace) -> dict:
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("fetch-shards", help="Kinetics clips from the CVDF mirror's shards (params.yaml clips)")
-    p.add_argument("--dataset", required=True, choices=KINETICS)
+    p.add_argument("--dataset", required=True, choices=KINETICS_DATASETS)
     p.add_argument("--root", help="dataset root holding the annotations (default: resources/<preset>/<dataset>)")
     p.add_argument("--downloads", help="shard lists and shards (default: resources/<preset>/downloads/<dataset>)")
-    p.add_argument("--subset", choices=("train", "val"), help="only this subset's list (default: both)")
+    p.add_argument("--subset", choices=SUBSETS, help="only this subset's list (default: both)")
     p.add_argument("--index", type=count, help="fetch only this shard (0-based line of the subset's list)")
     p.add_argument("--list-only", action="store_true", help="only fetch the shard lists; print their lengths")
     p.add_argument("--manifest-only", action="store_true",
@@ -85,7 +84,7 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     common(p)
     p.set_defaults(func=_fetch_shards)
     q = sub.add_parser("link-clips", help="Kinetics clips already on disk, linked into the dataset root")
-    q.add_argument("--dataset", required=True, choices=KINETICS)
+    q.add_argument("--dataset", required=True, choices=KINETICS_DATASETS)
     q.add_argument("--root", help="dataset root holding the annotations (default: resources/<preset>/<dataset>)")
     q.add_argument("--folders", nargs="+", help="folders holding the clips (default: params.yaml clips.folders)")
     common(q)

@@ -12,7 +12,7 @@ import torch
 
 from ctm import cpu_kernels, paths
 from ctm.acquire.prepare import resolve
-from ctm.config import BACKBONES, COMPILE_MODES, Config, Experiment
+from ctm.config import Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.clips import normalise_uint8, split_available
 from ctm.data.store import Store
@@ -20,6 +20,7 @@ from ctm.errors import MissingInputError
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
 from ctm.models.pretrained import load_pretrained
+from ctm.vocabulary import BACKBONES, COMPILE_MODES
 
 
 def weights_spec(cfg: Config, exp: Experiment) -> str | None:

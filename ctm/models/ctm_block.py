@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ctm.models import tcc_ops
-from ctm.names import PATH_NAMES  # re-exported: ctm.models.ctm_block.PATH_NAMES
+from ctm.vocabulary import PATH_NAMES
 
 DEFAULT_TCC_IMPL = tcc_ops.AUTO  # Triton on CUDA, grouped conv elsewhere; docs/performance_changes.md says why
 

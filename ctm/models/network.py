@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from ctm.models.ctm_block import PATH_NAMES, CTMBlock
+from ctm.models.ctm_block import CTMBlock
 from ctm.models.resnet import DEPTHS, PAPER_STAGE_NAMES, STAGE_NAMES, ResNet
+from ctm.vocabulary import PATH_NAMES
 
 STAGE_STRIDE_STEPS = {"layer1": 2, "layer2": 3, "layer3": 4, "layer4": 5}  # stride-2 steps before the stage's output
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from ctm.acquire.download import DownloadError, download, file_digests
 from ctm.errors import UserError
-from ctm.names import TORCHVISION_WEIGHTS, sha256_prefix, weights_url
+from ctm.vocabulary import TORCHVISION_WEIGHTS, sha256_prefix, weights_url
 
 NEW_MODULES = ("fc.", "ctm_blocks.")
 

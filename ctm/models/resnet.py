@@ -15,8 +15,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ctm.vocabulary import STAGES
+
 STAGE_NAMES = ("layer1", "layer2", "layer3", "layer4")
-PAPER_STAGE_NAMES = {"res2": "layer1", "res3": "layer2", "res4": "layer3", "res5": "layer4"}
+PAPER_STAGE_NAMES = dict(zip(STAGES, STAGE_NAMES, strict=True))  # res2 -> layer1, ..., res5 -> layer4
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
 

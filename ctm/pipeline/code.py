@@ -2,14 +2,13 @@
 
 Listed by hand rather than by following imports: a step depends on the code that decides its output's bytes
 (the generator of the stand-in data, the decoder, the network and its training, the tests' protocol, the report),
-not on logging, progress or file-writing helpers, whose change must not retrain 23 networks.
+not on logging, progress or file-writing helpers, whose change must not retrain 23 networks. The paths are relative
+to the project's root: the folder that Snakemake and `dvc repro` run in, which holds params.yaml and ctm/.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
 
 _SYNTHETIC = [f"ctm/data/{m}.py" for m in ("synthetic", "synthetic_files", "synthetic_hmdb51", "synthetic_kinetics",
                                           "synthetic_motion", "synthetic_published", "synthetic_ucf101",
@@ -27,9 +26,11 @@ CODE: dict[str, list[str]] = {
 """step -> files and folders (relative to the repository root), as dvc.yaml lists them."""
 
 
-def code_files(step: str, root: Path = REPO) -> list[str]:
+def code_files(step: str, root: str | Path | None = None) -> list[str]:
     """CODE[step] with each folder expanded to its .py files: what a Snakemake rule lists as inputs (a folder's own
-    mtime changes only when an entry is added or removed, not when a file in it is edited)."""
+    mtime changes only when an entry is added or removed, not when a file in it is edited). `root`: the project's
+    root, where the paths are looked up (default: the working directory, as Snakemake's rule inputs are)."""
+    root = Path.cwd() if root is None else Path(root)
     files: list[str] = []
     for entry in CODE[step]:
         path = root / entry
@@ -38,5 +39,6 @@ def code_files(step: str, root: Path = REPO) -> list[str]:
         elif path.is_file():
             files.append(entry)
         else:
-            raise FileNotFoundError(f"ctm/pipeline/code.py: {entry} (code of step {step!r}) does not exist")
+            raise FileNotFoundError(f"ctm/pipeline/code.py: {entry} (code of step {step!r}) does not exist in {root}; "
+                                    "run from the project's root (the folder holding params.yaml and ctm/)")
     return files

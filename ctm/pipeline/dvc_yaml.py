@@ -17,8 +17,8 @@ import yaml
 
 from ctm import paths
 from ctm.config import Config
-from ctm.names import DATASET_NAMES
 from ctm.pipeline.code import CODE
+from ctm.vocabulary import DATASETS
 
 P = "${preset}"  # DVC's template of the preset that params.yaml (or `dvc exp run -S preset=...`) selects
 
@@ -49,7 +49,7 @@ def _synthetic(cfg: Config) -> bool:
 
 
 def _data_stages(cfg: Config) -> dict:
-    datasets = [d for d in DATASET_NAMES if any(d in p.get("datasets", {}) for p in cfg.raw["presets"].values())]
+    datasets = [d for d in DATASETS if any(d in p.get("datasets", {}) for p in cfg.raw["presets"].values())]
     item, standin = "${item}", cfg.preset_name
     synthetic = _synthetic(cfg)
     publish = {"publish": {"foreach": list(datasets), "do": {

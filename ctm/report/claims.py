@@ -28,9 +28,10 @@ import pandas as pd
 from ctm.fileio import save_json, save_text
 from ctm.report import stability
 from ctm.report.paired import REPLICATES, SEED, PairedBootstrap
-from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, TOP1
+from ctm.report.paper import PAPER_TABLES, TOP1
 from ctm.report.stats import bonferroni_alpha, difference_interval, widen
 from ctm.report.tables import REPRODUCED, table_name
+from ctm.vocabulary import DATASET_DISPLAY_NAMES
 
 HOLDS, FAILS, INCONCLUSIVE, NOT_EVALUATED = "holds", "fails", "inconclusive", "not evaluated"
 BEATS, AT_LEAST = "beats", "at least as good as"
@@ -258,7 +259,7 @@ def to_markdown(results: list[dict], preset: str, synthetic: bool = True) -> str
                   "Videos | p x m (one-sided) | McNemar mid-p | Discordance | Correlation | Verdict |",
                   "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
         for c in r["comparisons"]:
-            column = DATASET_NAMES[PAPER_TABLES[c["table"]].columns[c["column"]].dataset]
+            column = DATASET_DISPLAY_NAMES[PAPER_TABLES[c["table"]].columns[c["column"]].dataset]
             cells = ["-"] * 7
             if "difference" in c:
                 repro = f"{_fmt(c['difference'])} ({_bound(c['ci_low'])} to {_bound(c['ci_high'])})"

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from ctm.report.claims import RULE
-from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, REFERENCES
+from ctm.report.paper import PAPER_TABLES, REFERENCES
 from ctm.report.tables import (
     REPRODUCED,
     backbones_note,
@@ -21,6 +21,7 @@ from ctm.report.tables import (
     paper_text,
     table_name,
 )
+from ctm.vocabulary import DATASET_DISPLAY_NAMES
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#212121;background:#fafafa}
@@ -74,9 +75,9 @@ def _grid(table: str, df: pd.DataFrame, synthetic: bool) -> str:
     paper = PAPER_TABLES[table]
     has_input = any(r.input for r in paper.rows.values())
     top = '<th rowspan="2">Model</th>' + ('<th rowspan="2">Input</th>' if has_input else "")
-    top += "".join(f'<th colspan="3" class="c">{_e(DATASET_NAMES[c.dataset])} <span class="muted">'
+    top += "".join(f'<th colspan="3" class="c">{_e(DATASET_DISPLAY_NAMES[c.dataset])} <span class="muted">'
                    f"({_e(c.backbone)})</span></th>" for c in paper.columns.values())
-    sub = "".join(f"<th>Paper {_e(c.header if c.header != DATASET_NAMES[c.dataset] else 'top-1 (%)')}</th>"
+    sub = "".join(f"<th>Paper {_e(c.header if c.header != DATASET_DISPLAY_NAMES[c.dataset] else 'top-1 (%)')}</th>"
                   "<th>Reproduced</th><th>Delta</th>" for c in paper.columns.values())
     out = [f"<table><tr>{top}</tr><tr>{sub}</tr>"]
     for key, prow in paper.rows.items():
@@ -98,7 +99,7 @@ def _details(table: str, df: pd.DataFrame) -> str:
              "Train videos (paper)", "Val videos (paper)", "Missing train / val", "Params (M)", "GFLOPs", "Preset"]
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for r in rep.itertuples():
-        dataset = DATASET_NAMES[PAPER_TABLES[table].columns[r.column].dataset]
+        dataset = DATASET_DISPLAY_NAMES[PAPER_TABLES[table].columns[r.column].dataset]
         cells = [_e(r.label), _e(dataset), f"<code>{_e(r.experiment)}</code>",
                  f"{fmt_count(r.seeds)} x {fmt_count(r.splits)}", f"{fmt_num(r.seed_min)}–{fmt_num(r.seed_max)}",
                  f"{fmt_count(r.train_videos)} ({fmt_count(r.paper_train_videos)})",
@@ -140,7 +141,7 @@ def _claims_section(claims: list[dict]) -> str:
     for c in claims:
         rows = []
         for comp in c["comparisons"]:
-            column = DATASET_NAMES[PAPER_TABLES[comp["table"]].columns[comp["column"]].dataset]
+            column = DATASET_DISPLAY_NAMES[PAPER_TABLES[comp["table"]].columns[comp["column"]].dataset]
             paper_diff = "-" if comp["paper_difference"] is None else f"{comp['paper_difference']:+.2f}"
             if "difference" in comp:
                 level = comp.get("level")

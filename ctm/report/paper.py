@@ -14,14 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TOP1 = "top1"  # the column of one-column tables (ctm.config.Table.cells' default)
-DATASET_NAMES = {"mini_kinetics_200": "Mini-Kinetics-200", "kinetics_600": "Kinetics-600", "ucf101": "UCF-101",
-                 "hmdb51": "HMDB51"}
 
 
 @dataclass(frozen=True)
 class PaperColumn:
     header: str  # the column's heading in the paper
-    dataset: str  # ctm.config.DATASETS key
+    dataset: str  # a ctm.vocabulary.DATASETS key
     backbone: str = ""
 
 

@@ -14,8 +14,9 @@ import pandas as pd  # noqa: E402
 from ctm import paths  # noqa: E402
 from ctm.fileio import atomic_write  # noqa: E402
 from ctm.report.cells import read_log  # noqa: E402
-from ctm.report.paper import DATASET_NAMES, PAPER_TABLES  # noqa: E402
+from ctm.report.paper import PAPER_TABLES  # noqa: E402
 from ctm.report.tables import REPRODUCED, table_name  # noqa: E402
+from ctm.vocabulary import DATASET_DISPLAY_NAMES  # noqa: E402
 
 PAPER_COLOR, REPRO_COLOR, LIT_COLOR = "#9e9e9e", "#1f77b4", "#d9d9d9"
 
@@ -55,7 +56,7 @@ def plot_table(table: str, df: pd.DataFrame, path: str | Path, synthetic: bool) 
                 ax.text(r.ci_high + 0.8, yi - 0.2, f"{r.reproduced:.1f}", va="center", fontsize=7, color=REPRO_COLOR)
         ax.set_xlim(0, 112)
         ax.set_xlabel("top-1 (%)")
-        ax.set_title(f"{DATASET_NAMES[pcol.dataset]} ({pcol.backbone})", fontsize=9)
+        ax.set_title(f"{DATASET_DISPLAY_NAMES[pcol.dataset]} ({pcol.backbone})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.set_yticks(y, [paper.rows[k].label for k in rows], fontsize=8)
     for ax in list(axes.flat)[n_cols:]:

@@ -21,9 +21,10 @@ import math
 
 from ctm.intervals import wilson_interval
 from ctm.report.claims import ALPHA, AT_LEAST, CLAIMS, MARGIN, Claim, Comparison, verdict
-from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, PAPER_VIDEO_COUNTS, paper_videos
+from ctm.report.paper import PAPER_TABLES, PAPER_VIDEO_COUNTS, paper_videos
 from ctm.report.stats import bonferroni_alpha, difference_interval, normal_quantile
 from ctm.report.tables import table_name
+from ctm.vocabulary import DATASET_DISPLAY_NAMES
 
 RATES = (0.05, 0.10, 0.15, 0.20)  # typical discordances of two networks of ~78% top-1 that differ in one block
 NOT_POSSIBLE = "n/a"  # a discordance below |d|: two models that differ by d disagree on at least |d| of the videos
@@ -85,7 +86,7 @@ def power_table(claims: tuple[Claim, ...] = CLAIMS, rates: tuple[float, ...] = R
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|---:|---:|---:|---:|---|---:|" + "---|" * len(rates)]
     for row in power_rows(claims, rates):
         rows = PAPER_TABLES[row["table"]].rows
-        dataset = DATASET_NAMES[PAPER_TABLES[row["table"]].columns[row["column"]].dataset]
+        dataset = DATASET_DISPLAY_NAMES[PAPER_TABLES[row["table"]].columns[row["column"]].dataset]
         better, worse = rows[row["better"]].label, rows[row["worse"]].label
         cells = [f"`{row['claim']}`", f"{table_name(row['table'])}: {better} {row['relation']} {worse}", dataset,
                  f"{row['videos']:,}", f"{row['family']}", f"{row['paper_difference']:+.2f}",

@@ -16,7 +16,8 @@ import pandas as pd
 from ctm.config import Config
 from ctm.fileio import save_text
 from ctm.report.cells import ModelCost, ReportError, read_cell
-from ctm.report.paper import DATASET_NAMES, PAPER_TABLES, REFERENCES, TOP1, PaperTable
+from ctm.report.paper import PAPER_TABLES, REFERENCES, TOP1, PaperTable
+from ctm.vocabulary import DATASET_DISPLAY_NAMES
 
 COLUMNS = [
     "row", "column", "kind", "label", "paper", "reproduced", "seeds", "seed_std", "seed_min", "seed_max", "std",
@@ -127,7 +128,8 @@ def paper_text(table: str, row: str, column: str) -> str:
 
 
 def backbones_note(paper: PaperTable) -> str:
-    return "Backbones: " + "; ".join(f"{DATASET_NAMES[c.dataset]}: {c.backbone}" for c in paper.columns.values()) + "."
+    return "Backbones: " + "; ".join(f"{DATASET_DISPLAY_NAMES[c.dataset]}: {c.backbone}"
+                                     for c in paper.columns.values()) + "."
 
 
 def interval_note(df: pd.DataFrame) -> str:

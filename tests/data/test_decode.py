@@ -131,9 +131,9 @@ def test_decode_dataset_in_parallel(tmp_path):
 def test_decode_command_names_the_datasets_it_knows_instead_of_a_traceback(tmp_path, capsys):
     from ctm.cli import main
     from ctm.data.annotations import READERS
-    from ctm.names import DATASET_NAMES
+    from ctm.vocabulary import DATASETS
 
-    assert set(DATASET_NAMES) == set(READERS)
+    assert set(DATASETS) == set(READERS)
     with pytest.raises(SystemExit) as exit_:
         main(["decode", "--dataset", "ucf", "--root", str(tmp_path), "--out", str(tmp_path / "store")])
     assert exit_.value.code == 2

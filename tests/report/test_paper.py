@@ -2,8 +2,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from ctm.config import DATASETS, load_config
+from ctm.config import load_config
 from ctm.report.paper import PAPER_TABLES, PAPER_VIDEO_COUNTS, REFERENCES, TOP1, paper_videos
+from ctm.vocabulary import DATASETS
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER_PY = "ctm/report/paper.py"

@@ -72,11 +72,11 @@ def test_committed_dvc_yaml_is_what_ctm_dvc_yaml_writes():
 
 def test_code_deps_exist_and_folders_expand_to_their_sources():
     for step, entries in CODE.items():
-        files = code_files(step)
+        files = code_files(step, REPO)
         assert files and all((REPO / f).is_file() and f.endswith(".py") for f in files)
         for entry in entries:
             assert any(f == entry or f.startswith(entry + "/") for f in files), (step, entry)
-    assert "ctm/models/ctm_block.py" in code_files("train")
+    assert "ctm/models/ctm_block.py" in code_files("train", REPO)
 
 
 def test_ctm_dvc_yaml_writes_and_checks(tmp_path, capsys):

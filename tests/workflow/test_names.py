@@ -11,8 +11,7 @@ import pytest
 import yaml
 from workflow_project import REPO, make_project
 
-from ctm.config import parse_config
-from ctm.params_file import ConfigError
+from ctm.config import ConfigError, parse_config
 
 HOSTILE_URL = "file:///nowhere/it's; touch PWNED; echo '"
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from workflow_project import REPO, make_project, run
 
-from ctm.params_file import overridden_keys
+from ctm.config.params_file import overridden_keys
 
 
 def test_overridden_keys_names_every_changed_path():

@@ -20,7 +20,7 @@ from workflow_project import REPO, make_project
 
 from ctm import paths
 from ctm.config import load_config
-from ctm.names import weights_file_name, weights_url
+from ctm.vocabulary import weights_file_name, weights_url
 
 pytest.importorskip("snakemake_executor_plugin_slurm",
                     reason="snakemake-executor-plugin-slurm is not installed (pip install -e '.[test]')")

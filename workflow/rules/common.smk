@@ -6,9 +6,9 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from ctm import paths
-from ctm.config import DATASET_CLASSES, load_config
+from ctm.config import load_config
 from ctm.acquire.prepare import resolve
-from ctm.names import sha256_prefix, weights_file_name, weights_url
+from ctm.vocabulary import DATASETS, sha256_prefix, weights_file_name, weights_url
 from ctm.pipeline import plan
 from ctm.pipeline.code import code_files
 
@@ -256,6 +256,6 @@ def dataset_ready(wildcards):
 
 
 wildcard_constraints:
-    dataset="|".join(DATASET_CLASSES),
+    dataset="|".join(DATASETS),
     experiment=EXPERIMENTS_RE,
     seed="|".join(str(s) for s in CFG.seeds),

@@ -5,7 +5,7 @@ import yaml
 
 from ctm.config import ConfigError, load_config
 
-PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
 def test_repository_params_load_for_every_preset():

@@ -1,10 +1,11 @@
-"""params.yaml before it is typed: presets resolved (`extends`), checked against the one schema, and the generic
-builder that turns YAML data into ctm.config's dataclasses. Every error is a ConfigError naming the key's path.
+"""params.yaml before it is typed: the file read, presets resolved (`extends`), the generic builder that turns YAML
+data into ctm.config.specs' dataclasses, and the refusal of Snakemake overrides. Every error is a ConfigError naming
+the key's path (ctm.config.schema checks the document against the schema).
 
 read_params() reads the file: UTF-8 only, one YAML document, at most 16 MiB, and aliases bounded (a "billion laughs",
 aliases of aliases of aliases, stands for billions of values in a few lines and exhausts memory wherever the value is
-walked: the schema check, a deep copy, an error message). validate_params() bounds the aliases of a document read
-elsewhere (yaml.safe_load, Snakemake's config) the same way. Every message is one line of bounded length.
+walked: the schema check, a deep copy, an error message). check_value_aliases() bounds the aliases of a document
+read elsewhere (yaml.safe_load, Snakemake's config) the same way. Every message is one line of bounded length.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import yaml
 
 from ctm.errors import UserError
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "params.schema.yaml"
 MAX_ALIAS_VALUES = 10_000  # values that aliases may add to the whole file (the repository's 4 aliases add 46)
 MAX_FILE = 16 << 20  # bytes of params.yaml (the repository's: 20 KB)
 MAX_MESSAGE = 300  # characters of a value or a schema message quoted in an error
@@ -37,7 +37,8 @@ def short(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def _bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, cut after `limit` characters (saying how long it was)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
@@ -81,10 +82,10 @@ def parse_params_text(text: str, source: str = "params.yaml") -> Any:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = ", ".join(x for x in (err.context, err.problem) if x)
-        raise ConfigError(_bounded(f"{source}: {where}not valid YAML ({what}); fix the file", 2 * MAX_MESSAGE)) \
+        raise ConfigError(bounded(f"{source}: {where}not valid YAML ({what}); fix the file", 2 * MAX_MESSAGE)) \
             from None
     except (yaml.YAMLError, RecursionError) as err:
-        raise ConfigError(_bounded(f"{source}: not valid YAML ({err or type(err).__name__}); fix the file",
+        raise ConfigError(bounded(f"{source}: not valid YAML ({err or type(err).__name__}); fix the file",
                                    2 * MAX_MESSAGE)) from None
     finally:
         loader.dispose()
@@ -109,7 +110,7 @@ def _check_aliases(root: Any, source: str) -> None:
         raise ConfigError(f"{source}: {problem[0]}: {problem[1]}")
 
 
-def _check_values(raw: Any) -> None:
+def check_value_aliases(raw: Any) -> None:
     """The same bound on data that another reader loaded (yaml.safe_load, Snakemake's config): a list or mapping
     reached more than once is an alias; the error names the key's path."""
 
@@ -120,7 +121,7 @@ def _check_values(raw: Any) -> None:
 
     problem = _shared_values(raw, children)
     if problem is not None:
-        raise ConfigError(f"{_bounded(problem[0] or 'top level', 200)}: {problem[1]}")
+        raise ConfigError(f"{bounded(problem[0] or 'top level', 200)}: {problem[1]}")
 
 
 def _shared_values(root: Any, children) -> tuple[str, str] | None:
@@ -238,39 +239,6 @@ def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
     for name in presets:
         resolve(name, (name,))
     return resolved
-
-
-def _schema_error(schema: dict, doc: Any, where: str) -> ConfigError | None:
-    """The most telling violation of `schema` by `doc`, as a ConfigError naming the key's path under `where`."""
-    import jsonschema
-
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
-    if not errors:
-        return None
-    first = jsonschema.exceptions.best_match(errors)
-    while first.context:  # a oneOf/anyOf failure: report the branch that got furthest into the value
-        first = max(first.context, key=lambda e: len(e.absolute_path))
-    path = ".".join(str(p) for p in (where, *first.absolute_path) if p != "")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(f"{_bounded(path or 'top level', 200)}: {_bounded(first.message)}{more}")
-
-
-def validate_params(raw: Any) -> None:
-    """Check the whole params document against the schema (workflow/schemas/params.schema.yaml), the one that
-    Snakemake's rules, `dvc repro` and every `ctm` command share; the error names the key's path. Aliases are
-    bounded first (the schema check would walk every expanded value)."""
-    _check_values(raw)
-    error = _schema_error(yaml.safe_load(SCHEMA.read_text()), raw, "")
-    if error is not None:
-        raise error
-
-
-def validate_preset(preset: dict, name: str) -> None:
-    """Check a resolved preset (`extends` applied) against the schema's `$defs/preset`."""
-    schema = yaml.safe_load(SCHEMA.read_text())
-    error = _schema_error({"$defs": schema["$defs"], "$ref": "#/$defs/preset"}, preset, f"presets.{name}")
-    if error is not None:
-        raise error
 
 
 def overridden_keys(config: Any, raw: Any, where: str = "") -> list[str]:

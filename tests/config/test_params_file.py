@@ -1,6 +1,6 @@
-"""Reading params.yaml (ctm.params_file.read_params and the schema check): a YAML bomb, a recursive alias, Latin-1
-bytes, a folder, broken YAML and huge values each end in one bounded line naming the file, fast (issue 27, items 5
-and 6); the repository's own anchors and aliases keep working."""
+"""Reading params.yaml (ctm.config.params_file.read_params and the schema check): a YAML bomb, a recursive alias,
+Latin-1 bytes, a folder, broken YAML and huge values each end in one bounded line naming the file, fast (issue 27,
+items 5 and 6); the repository's own anchors and aliases keep working."""
 
 import time
 from pathlib import Path
@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from ctm.config import load_config
-from ctm.params_file import MAX_ALIAS_VALUES, ConfigError, build, read_params, refuse_overrides, validate_params
+from ctm.config.params_file import MAX_ALIAS_VALUES, ConfigError, build, read_params, refuse_overrides
+from ctm.config.schema import validate_params
 
-PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
 def with_unused_preset(tmp_path, lines: list[str]) -> Path:

@@ -1,7 +1,8 @@
-"""A typed, validated view of params.yaml: the preset, the experiments and the tables.
+"""The typed view of params.yaml: a preset's parts, the experiments and the tables, as frozen dataclasses.
 
-Every other module receives these dataclasses, never the raw dict. Unknown or missing keys are errors that name the
-key's full path in params.yaml.
+ctm.config.load builds them (ctm.config.params_file.build) from a document checked against params.schema.yaml, and
+ctm.config.checks checks what the schema cannot: cross-references between them. Every other module receives these
+dataclasses, never the raw dict.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ctm.names import PATH_NAMES, TORCHVISION_WEIGHTS, looks_like_weights_location, weights_architecture
-from ctm.params_file import ConfigError, build, read_params, resolve_presets, validate_params, validate_preset
+from ctm.config.params_file import ConfigError
 from ctm.paths import run_name
-
-DATASETS = ("mini_kinetics_200", "kinetics_600", "ucf101", "hmdb51")
-DATASET_CLASSES = {"mini_kinetics_200": 200, "kinetics_600": 600, "ucf101": 101, "hmdb51": 51}
-BACKBONES = {"resnet50": 50, "resnet101": 101}
-AVERAGING = ("softmax_mean", "logit_mean", "softmax_sum")
-DEVICES = ("cpu", "cuda")
+from ctm.vocabulary import DATASET_INFO
 
 
 @dataclass(frozen=True)
@@ -122,9 +116,6 @@ class EvalSpec:
     fold_bn: bool = False
 
 
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")  # torch.compile's
-
-
 @dataclass(frozen=True)
 class Recipe:
     epochs: int
@@ -143,7 +134,7 @@ class Recipe:
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU, where runs stay float32 and bit-reproducible)
     channels_last: bool = True  # NHWC weights and activations on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the model on CUDA
-    # torch.compile mode (COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
+    # torch.compile mode (ctm.vocabulary.COMPILE_MODES); "reduce-overhead" adds CUDA graphs, used for training only
     # in a single process without gradient accumulation (elsewhere training falls back to "default")
     compile_mode: str = "default"
     # "Partial BN" for fine-tuning: every BatchNorm except the first (bn1) keeps its statistics and affine
@@ -265,7 +256,7 @@ class Config:
     def num_classes(self, dataset: str) -> int:
         """Classes of a dataset under this preset: the real count, or two per synthetic pair."""
         spec = self.dataset(dataset)
-        return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_CLASSES[dataset]
+        return 2 * len(spec.synthetic.pairs) if spec.source == "synthetic" else DATASET_INFO[dataset].classes
 
     def pretrained(self, experiment: Experiment) -> str | None:
         """The ImageNet weights of the experiment's backbone (`model.pretrained`), None when it has none. A fine-tuned
@@ -299,143 +290,3 @@ class Config:
 
     def params_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _check_pretrained(cfg: Config) -> None:
-    """Every backbone that starts from ImageNet has weights, and they are that backbone's: a ResNet-50 file named for
-    ResNet-101 fails here, when params.yaml is loaded, not after hours of data preparation."""
-    where = f"presets.{cfg.preset_name}.model.pretrained"
-    weights = cfg.preset.model.pretrained
-    if weights is None:
-        return
-    for backbone, spec in weights.items():
-        if backbone not in BACKBONES:
-            raise ConfigError(f"{where}.{backbone}: not a backbone; one of {sorted(BACKBONES)}")
-        if spec not in TORCHVISION_WEIGHTS and not looks_like_weights_location(spec):
-            raise ConfigError(f"{where}.{backbone}: {spec!r} is neither a torchvision weight name "
-                              f"({', '.join(TORCHVISION_WEIGHTS)}) nor a URL or a path")
-        arch = weights_architecture(spec)
-        if arch is not None and arch != backbone:
-            raise ConfigError(f"{where}.{backbone}: {spec!r} holds {arch} weights, not {backbone}'s; name the "
-                              f"{backbone} weights (e.g. {backbone}_v1)")
-    needed = sorted({e.backbone for e in cfg.experiments.values() if e.init is None})
-    lacking = [b for b in needed if b not in weights]
-    if lacking:
-        users = [n for n, e in cfg.experiments.items() if e.init is None and e.backbone in lacking]
-        raise ConfigError(f"{where}: no weights for {lacking}, which {users[:3]} start from; add "
-                          f"`{lacking[0]}: {lacking[0]}_v1` (or set pretrained: null to train from scratch)")
-
-
-def _check_clips(where: str, dataset: str, clips: ClipsSpec | None) -> None:
-    kinetics = dataset in ("mini_kinetics_200", "kinetics_600")
-    if (clips is not None) != kinetics:
-        raise ConfigError(f"{where}: " + ("a Kinetics dataset needs `clips` (source cvdf, youtube or local)" if kinetics
-                                          else "only the Kinetics datasets fetch clips; remove it"))
-    if clips is None:
-        return
-    need = {"cvdf": ("shard_lists", clips.shard_lists), "youtube": ("url", clips.url),
-            "local": ("folders", clips.folders)}[clips.source]
-    if not need[1]:
-        raise ConfigError(f"{where}.{need[0]}: needed by source {clips.source!r}")
-
-
-def _check(cfg: Config) -> None:
-    p = cfg.preset
-    if p.device not in DEVICES:
-        raise ConfigError(f"presets.{cfg.preset_name}.device: one of {DEVICES}, got {p.device!r}")
-    _check_pretrained(cfg)
-    for name, spec in p.datasets.items():
-        if name not in DATASETS:
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}: unknown dataset; known: {DATASETS}")
-        if spec.source not in ("synthetic", "download", "local"):
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.source: 'synthetic', 'download' or 'local'")
-        if spec.source != "local" and not spec.files:
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.files: a {spec.source} dataset needs the "
-                              "list of files to download")
-        if spec.source == "synthetic" and spec.synthetic is None:
-            raise ConfigError(f"presets.{cfg.preset_name}.datasets.{name}.synthetic: missing")
-        _check_clips(f"presets.{cfg.preset_name}.datasets.{name}.clips", name, spec.clips)
-    if p.test.averaging not in AVERAGING:
-        raise ConfigError(f"presets.{cfg.preset_name}.test.averaging: one of {AVERAGING}, got {p.test.averaging!r}")
-    if p.input.crop_size > p.input.resize_short:
-        raise ConfigError(f"presets.{cfg.preset_name}.input: crop_size exceeds resize_short")
-    for name, recipe in p.recipes.items():
-        if recipe.compile_mode not in COMPILE_MODES:
-            raise ConfigError(f"presets.{cfg.preset_name}.recipes.{name}.compile_mode: one of {COMPILE_MODES}, "
-                              f"got {recipe.compile_mode!r}")
-    for name, exp in cfg.experiments.items():
-        where = f"experiments.{name}"
-        if exp.dataset not in p.datasets:
-            raise ConfigError(f"{where}.dataset: {exp.dataset!r} is not a dataset of preset {cfg.preset_name!r}")
-        if exp.backbone not in BACKBONES:
-            raise ConfigError(f"{where}.backbone: one of {sorted(BACKBONES)}, got {exp.backbone!r}")
-        if exp.recipe not in p.recipes:
-            raise ConfigError(f"{where}.recipe: {exp.recipe!r} is not a recipe of preset {cfg.preset_name!r}")
-        if exp.ctm is not None and (not exp.ctm.paths or set(exp.ctm.paths) - set(PATH_NAMES)):
-            raise ConfigError(f"{where}.ctm.paths: a non-empty subset of {PATH_NAMES}, got {exp.ctm.paths}")
-        if exp.init is not None and (exp.init not in cfg.experiments or exp.init == name):
-            raise ConfigError(f"{where}.init: {exp.init!r} is not another experiment of params.yaml")
-        seen, parent = {name}, exp.init
-        while parent is not None:
-            if parent in seen:
-                raise ConfigError(f"{where}.init: the chain of `init` experiments loops back to {parent!r}")
-            seen.add(parent)
-            parent = cfg.experiments[parent].init if parent in cfg.experiments else None
-    for rname, recipe in p.recipes.items():
-        pdb = recipe.per_device_batch
-        if pdb is not None and (pdb < 1 or recipe.batch_size % pdb):
-            raise ConfigError(f"presets.{cfg.preset_name}.recipes.{rname}.per_device_batch: {pdb} must divide "
-                              f"batch_size {recipe.batch_size}")
-    for gname, members in cfg.groups.items():
-        if gname in cfg.experiments:
-            raise ConfigError(f"groups.{gname}: the name is also an experiment's")
-        for m in members:
-            if m not in cfg.experiments:
-                raise ConfigError(f"groups.{gname}: unknown experiment {m!r}")
-    for tname, table in cfg.tables.items():
-        for row, cols in table.rows.items():
-            for col, name in (cols.items() if isinstance(cols, dict) else [("", cols)]):
-                where = f"tables.{tname}.rows.{row}" + (f".{col}" if col else "")
-                if not isinstance(name, str) or (name not in cfg.experiments and name not in cfg.groups):
-                    raise ConfigError(f"{where}: {name!r} is neither an experiment nor a group")
-
-
-def load_config(path: str | Path = "params.yaml", preset: str | None = None) -> Config:
-    """Read params.yaml; `preset` overrides its `preset` key (as `snakemake --config preset=...` does)."""
-    path = Path(path)
-    raw = read_params(path)  # one-line errors for a missing, non-UTF-8, huge or alias-bombed file
-    try:
-        return parse_config(raw, preset)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
-
-
-def parse_config(raw: Any, preset: str | None = None) -> Config:
-    """The typed view of a params document already read (params.yaml, or Snakemake's `config`): checked against
-    the schema, presets resolved, cross-references checked."""
-    validate_params(raw)
-    name = preset or raw["preset"]
-    if name not in raw["presets"]:
-        raise ConfigError(f"preset {name!r} is not defined; defined: {', '.join(raw['presets'])}")
-    experiments = {
-        k: dataclasses.replace(build(Experiment, v, f"{section}.{k}"), name=k)
-        for section in ("experiments", "finetuned") for k, v in (raw.get(section) or {}).items()
-    }
-    both = set(raw["experiments"]) & set(raw.get("finetuned") or {})
-    if both:
-        raise ConfigError(f"experiments and finetuned both define {sorted(both)}")
-    for k, v in raw["experiments"].items():
-        if isinstance(v, dict) and v.get("init") is not None:
-            raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
-    resolved = resolve_presets(raw["presets"])[name]
-    validate_preset(resolved, name)
-    cfg = Config(
-        preset_name=name,
-        preset=build(Preset, resolved, f"presets.{name}"),
-        experiments=experiments,
-        tables=build(dict[str, Table], raw["tables"], "tables"),
-        raw=raw,
-        groups=build(dict[str, list[str]], raw.get("groups", {}), "groups"),
-    )
-    _check(cfg)
-    return cfg
