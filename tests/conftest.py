@@ -67,7 +67,7 @@ def sigterm_at():
 def tiny_training_dir(tiny_params):
     """A function (base, **recipe) -> params file: writes base/params.yaml (tiny_params with the Mini-Kinetics recipe
     updated by `recipe`) and that preset's synthetic Mini-Kinetics-200 under base/data, for `ctm train` on it."""
-    from ctm.data.synthetic import write_mini_kinetics_200
+    from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
     def write(base: Path, **recipe) -> Path:
         params = copy.deepcopy(tiny_params)

@@ -16,7 +16,7 @@
                         and 1: the input gradient's support and the share of its mass within centred windows.
   motion [--params P]   (no data) how far the synthetic objects move between two sampled frames (8 frames apart), in
                         pixels of the network input, for presets gpu_synthetic and embedded, from the generator's
-                        constants (ctm.data.synthetic_motion), next to the object sizes.
+                        constants (ctm.standins.motion), next to the object sizes.
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def motion(params: str) -> None:
     import math
 
     from ctm.config import load_config
-    from ctm.data import synthetic_motion as sm
+    from ctm.standins import motion as sm
 
     for preset in ("gpu_synthetic", "embedded"):
         cfg = load_config(params, preset)

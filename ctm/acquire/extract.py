@@ -105,7 +105,7 @@ def list_entries(archive: Path) -> list[Entry]:
         except (*DAMAGED, OSError) as err:
             raise verify.damaged(archive, f"{type(err).__name__}: {err}") from None
     try:
-        if not rar_tools():  # the stand-ins' RARs (stored, as ctm.acquire.rar writes them) need no tool
+        if not rar_tools():  # the stand-ins' RARs (stored, as ctm.standins.rar_writer writes them) need no tool
             return [Entry(m.name, "dir" if m.directory else "file", None, m.size) for m in rar.read_stored(archive)]
         rar.check_blocks(archive)  # RAR 1.5-4.x: every header checked before a tool reads it
         return list_with_tool(rar_tools()[0], archive)

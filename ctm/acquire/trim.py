@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
-from ctm.data.kinetics import MAX_TIME_S
+from ctm.data.annotations.kinetics import MAX_TIME_S
 from ctm.data.video_io import X264_REPRODUCIBLE
 from ctm.fileio import temporary_sibling
 

@@ -36,7 +36,8 @@ from ctm.acquire.youtube_source import (
     is_refusal,
     ydl_opts_error,
 )
-from ctm.data.kinetics import YOUTUBE_ID, relative_inside, window_error
+from ctm.data.annotations.base import relative_inside
+from ctm.data.annotations.kinetics import YOUTUBE_ID, window_error
 from ctm.errors import UserError
 from ctm.fileio import atomic_write
 from ctm.progress import progress_bar

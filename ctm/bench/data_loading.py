@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 
 from ctm.config import InputSpec
-from ctm.data.clips import VideoClips
 from ctm.data.decode import decode_videos
 from ctm.data.store import StoreFormat, open_store
+from ctm.data.video_clips import VideoClips
 from ctm.progress import progress_bar
 
 SOURCE = "source"

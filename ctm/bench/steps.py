@@ -57,8 +57,8 @@ def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, w
                    store: str | Path | None = None):
     """Batches of real training clips of the experiment's dataset (annotations under `root`; frames from the decoded
     `store`, or the raw videos), through a DataLoader, as `ctm train` reads them."""
-    from ctm.data.clips import VideoClips
     from ctm.data.store import open_store
+    from ctm.data.video_clips import VideoClips
     from ctm.engine.build import load_split
 
     exp = cfg.experiment(experiment)

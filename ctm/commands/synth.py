@@ -12,7 +12,7 @@ from ctm.config import ConfigError, load_config
 
 
 def _synth(args: argparse.Namespace) -> dict:
-    from ctm.data.synthetic_published import write_published
+    from ctm.standins.published import write_published
 
     cfg = load_config(args.params, args.preset)
     spec = cfg.dataset(args.dataset)

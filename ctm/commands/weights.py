@@ -9,7 +9,7 @@ from ctm.commands.numbers import positive
 
 
 def _standin_weights(args: argparse.Namespace) -> dict:
-    from ctm.models.standin_weights import write_standin
+    from ctm.standins.imagenet_weights import write_standin
 
     path = write_standin(args.backbone, Path(args.out), args.width)
     return {"backbone": args.backbone, "width": args.width, "path": str(path), "size": path.stat().st_size}

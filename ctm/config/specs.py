@@ -20,9 +20,9 @@ from ctm.vocabulary import DATASET_INFO
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """Sizes of a synthetic stand-in (ctm.data.synthetic_published); sizes a dataset does not use stay None."""
+    """Sizes of a synthetic stand-in (ctm.standins.published); sizes a dataset does not use stay None."""
 
-    pairs: list[str]  # class pairs by key (ctm.data.synthetic_motion.PAIR_KEYS): 2 classes each
+    pairs: list[str]  # class pairs by key (ctm.standins.motion.PAIR_KEYS): 2 classes each
     num_frames: int
     fps: int
     height: int
@@ -36,7 +36,7 @@ class SyntheticSpec:
     clips_per_class: int | None = None  # HMDB-51
 
     def sizes(self) -> dict[str, float]:
-        """The keyword arguments for ctm.data.synthetic_published.write_published (beside pairs and seed)."""
+        """The keyword arguments for ctm.standins.published.write_published (beside pairs and seed)."""
         skip = ("pairs", "seed")
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip and v is not None}
 

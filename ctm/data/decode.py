@@ -26,8 +26,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ctm.data.annotations.base import relative_inside
 from ctm.data.decode_one import container_truncation, decode_video, resize_short_side
-from ctm.data.kinetics import relative_inside
 from ctm.data.store import (
     StoreError,
     StoreFormat,

@@ -50,8 +50,9 @@ END_OF_STREAM = "the stream ends after"
 
 def resize_short_side(frames: np.ndarray, short_side: int) -> np.ndarray:
     """uint8 (T, H, W, 3) -> uint8 (T, H', W', 3) with min(H', W') = short_side (aspect kept, antialiased bilinear):
-    exactly the loader's uint8 resize (ctm.data.clips), so uint8 clips from the store equal those from the raw video."""
-    from ctm.data.clips import resize_uint8
+    exactly the loader's uint8 resize (ctm.data.video_clips), so uint8 clips from the store equal those from the raw
+    video."""
+    from ctm.data.video_clips import resize_uint8
 
     if min(frames.shape[1:3]) == short_side:
         return frames

@@ -14,8 +14,8 @@ from ctm import cpu_kernels, paths
 from ctm.acquire.prepare import resolve
 from ctm.config import Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
-from ctm.data.clips import normalise_uint8, split_available
 from ctm.data.store import Store
+from ctm.data.video_clips import normalise_uint8, split_available
 from ctm.errors import MissingInputError
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost

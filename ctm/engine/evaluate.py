@@ -8,8 +8,8 @@ import pandas as pd
 import torch
 
 from ctm.config import Config
-from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import open_store
+from ctm.data.video_clips import VideoClips, VideoDecodeError
 from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
 from ctm.engine.checkpoints import load_checkpoint
 from ctm.engine.metrics import (

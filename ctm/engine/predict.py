@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from ctm.config import Config
-from ctm.data.clips import VideoClips
+from ctm.data.video_clips import VideoClips
 from ctm.engine.checkpoints import load_checkpoint
 from ctm.engine.evaluate import predict_views, testing_network
 from ctm.engine.metrics import average_views

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from ctm import cpu_kernels
 from ctm.config import Config, Limits, Recipe
-from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
+from ctm.data.video_clips import VideoClips
 from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
 from ctm.engine.checkpoints import finished_run, load_checkpoint, set_aside
 from ctm.engine.distributed import (

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_SYNTHETIC = [f"ctm/data/{m}.py" for m in ("synthetic", "synthetic_files", "synthetic_hmdb51", "synthetic_kinetics",
-                                          "synthetic_motion", "synthetic_published", "synthetic_ucf101",
-                                          "video_io")] + ["ctm/acquire/rar.py"]
+_STANDINS = ("cvdf_mirror", "hmdb51", "host_files", "kinetics", "mini_kinetics_tree", "motion", "published",
+             "rar_writer", "ucf101")
+_SYNTHETIC = [f"ctm/standins/{m}.py" for m in _STANDINS] + ["ctm/data/video_io.py", "ctm/acquire/rar.py"]
 CODE: dict[str, list[str]] = {
     "publish": _SYNTHETIC,
     "decode": ["ctm/data/decode.py", "ctm/data/decode_one.py", "ctm/data/video_io.py", "ctm/data/store.py"],
     "train": ["ctm/models", "ctm/engine/train.py", "ctm/engine/build.py", "ctm/engine/distributed.py",
-              "ctm/engine/finetune.py", "ctm/data/clips.py", "ctm/data/store.py", "ctm/cpu_kernels.py"],
+              "ctm/engine/finetune.py", "ctm/data/video_clips.py", "ctm/data/store.py", "ctm/cpu_kernels.py"],
     "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/metrics.py", "ctm/intervals.py", "ctm/cpu_kernels.py"],
     "aggregate": ["ctm/engine/aggregate.py"],
     "report_table": ["ctm/report", "ctm/models", "ctm/intervals.py", "ctm/commands/report.py"],

@@ -21,7 +21,7 @@ GB = 1e9
 
 
 def ucf101_test_groups(groups: int) -> int:
-    """Groups per class that one split of a synthetic UCF-101 tests (ctm.data.synthetic_ucf101.tested_groups)."""
+    """Groups per class that one split of a synthetic UCF-101 tests (ctm.standins.ucf101.tested_groups)."""
     return max(1, min(round(7 * groups / 25), (groups - 1) // 3))
 
 

@@ -21,7 +21,7 @@ from ctm.acquire import cvdf_dataset as cd
 from ctm.acquire.cvdf import ShardError, quote_url, read_shard_list
 from ctm.acquire.extract import extract
 from ctm.data.annotations import read_annotations
-from ctm.data.synthetic_published import write_published
+from ctm.standins.published import write_published
 
 PAIRS = ["ball", "hand", "square"]
 

@@ -11,7 +11,7 @@ import pytest
 from ctm.acquire.prepare import prepare_dataset
 from ctm.config import load_config
 from ctm.data.decode import decode_dataset
-from ctm.data.synthetic_published import write_published
+from ctm.standins.published import write_published
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = ("downloads", "ucf101", "store")

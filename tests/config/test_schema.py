@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ctm import vocabulary as v
 from ctm.config.schema import SCHEMA_FILE, params_schema
-from ctm.data.synthetic_motion import PAIR_KEYS
+from ctm.standins.motion import PAIR_KEYS
 
 DEFS = "$defs/preset/properties"
 DATASET = f"{DEFS}/datasets/additionalProperties/properties"

@@ -6,8 +6,8 @@ import pytest
 
 from ctm.data.decode import container_truncation, decode_dataset, decode_videos, resize_short_side
 from ctm.data.store import MANIFEST, StoreError, StoreFormat, open_store, read_manifest
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.data.video_io import read_video, write_video
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 FMT = StoreFormat("jpeg", short_side=48, quality=90)
 

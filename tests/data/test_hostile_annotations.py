@@ -12,8 +12,8 @@ from test_hostile_data import K600_HEADER, k600  # noqa: F401  (one writer of Ki
 from ctm.acquire.trim import trim_video
 from ctm.acquire.youtube import ClipFetchError, fetch_clips
 from ctm.data.annotations import read_annotations
+from ctm.data.annotations.base import AnnotationError
 from ctm.data.decode import decode_dataset
-from ctm.data.kinetics import AnnotationError
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:

@@ -18,8 +18,8 @@ import pytest
 from ctm.acquire.extract import ExtractError, extract
 from ctm.acquire.youtube import ClipFetchError, fetch_clips
 from ctm.data.annotations import read_annotations
+from ctm.data.annotations.base import AnnotationError
 from ctm.data.decode import decode_video, decode_videos
-from ctm.data.kinetics import AnnotationError
 from ctm.data.store import StoreFormat, read_manifest
 from ctm.data.video_io import write_video
 

@@ -25,9 +25,9 @@ import pytest
 
 import ctm.data.decode_one as decode_one
 from ctm.config import EvalSpec, InputSpec
-from ctm.data.clips import VideoClips, VideoDecodeError, read_frames
 from ctm.data.decode import decode_videos
 from ctm.data.store import StoreFormat, open_store, read_manifest
+from ctm.data.video_clips import VideoClips, VideoDecodeError, read_frames
 from ctm.data.video_io import MAX_PIXELS, probe_video, write_video
 
 FMT = StoreFormat("jpeg", short_side=72)  # no resize of the 72-pixel short side: compare frames directly

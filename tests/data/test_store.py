@@ -5,7 +5,6 @@ import simplejpeg
 import torch
 
 from ctm.config import InputSpec
-from ctm.data.clips import VideoClips, VideoDecodeError
 from ctm.data.store import (
     JPEG_HEADER,
     JPEG_MAGIC,
@@ -21,6 +20,7 @@ from ctm.data.store import (
     write_format,
     write_manifest,
 )
+from ctm.data.video_clips import VideoClips, VideoDecodeError
 
 SPEC = InputSpec(num_segments=4, frame_interval=2, resize_short=40, crop_size=32, hflip=False)
 

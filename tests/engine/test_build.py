@@ -4,7 +4,7 @@ compiled (CUDA only) forwards, in training and in inference, agree with the eage
 import pytest
 import torch
 
-from ctm.data.clips import IMAGENET_MEAN, IMAGENET_STD
+from ctm.data.video_clips import IMAGENET_MEAN, IMAGENET_STD
 from ctm.engine.build import model_forward
 from ctm.models import CTMNet
 

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 import yaml
 
 from ctm.config import load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.build import model_forward
 from ctm.engine.train import Preempted, train
 from ctm.models import CTMNet
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="compiled CUDA training needs a GPU")
 

@@ -11,9 +11,9 @@ import torch
 import yaml
 
 from ctm.config import load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.evaluate import evaluate
 from ctm.engine.train import train
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="compiled CUDA-graph runs need a GPU")
 

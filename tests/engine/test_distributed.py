@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.distributed import accumulation_steps, micro_batch_seed, micro_batches
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 EXPERIMENT = "mk200_r50_ctm_res4x1"
 

@@ -7,10 +7,10 @@ import torch
 import yaml
 
 from ctm.config import load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.build import build_model
 from ctm.engine.finetune import InitError, init_from_checkpoint, partial_bn
 from ctm.engine.train import train
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 
 @pytest.fixture(scope="module")

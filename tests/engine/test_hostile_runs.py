@@ -13,7 +13,6 @@ import yaml
 
 from ctm.cli import main
 from ctm.config import ConfigError, load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.aggregate import AggregateError, aggregate
 from ctm.engine.checkpoints import CheckpointError
 from ctm.engine.evaluate import evaluate
@@ -21,6 +20,7 @@ from ctm.engine.finetune import init_from_checkpoint
 from ctm.engine.train import train
 from ctm.models import CTMNet
 from ctm.report.cells import ReportError, read_metrics
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 EXPERIMENT = "mk200_r50_tsn"
 

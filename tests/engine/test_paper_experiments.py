@@ -1,8 +1,8 @@
 """Every experiment of the paper preset builds at full size from its weights and trains a step, on CPU.
 
 The paper preset's weights are torchvision's files, which no test can download; stand-ins at full size
-(ctm.models.standin_weights: torchvision's keys, shapes, format and kind of name) take their place behind file:// URLs,
-through the same download, verification and loading code. Pre-trained experiments load their backbone's weights
+(ctm.standins.imagenet_weights: torchvision's keys, shapes, format and kind of name) take their place behind file://
+URLs, through the same download, verification and loading code. Pre-trained experiments load their backbone's weights
 strictly except the new head and CTM blocks; fine-tuned ones load their parent's checkpoint (built the same way) and
 freeze BatchNorm as their recipe says. Each then runs one forward and backward on one 8x224 clip.
 """
@@ -18,7 +18,7 @@ import yaml
 from ctm.config import load_config
 from ctm.engine.build import build_model
 from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
-from ctm.models.standin_weights import standin_state_dict, write_standin
+from ctm.standins.imagenet_weights import standin_state_dict, write_standin
 
 PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 PAPER = load_config(PARAMS, "paper")

@@ -10,9 +10,9 @@ import yaml
 
 from ctm.cli import main
 from ctm.config import load_config
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.engine.evaluate import evaluate
 from ctm.engine.train import train
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 EXPERIMENT = "mk200_r50_tsn"
 

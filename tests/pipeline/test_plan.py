@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from ctm.config import load_config
-from ctm.data import synthetic_ucf101
-from ctm.data.synthetic_hmdb51 import split_tags
 from ctm.pipeline import plan_figures as fig
 from ctm.pipeline.plan import decode_request_minutes, jobs, plan, split_videos, store_frames, ucf101_test_groups
+from ctm.standins import ucf101 as ucf101_standin
+from ctm.standins.hmdb51 import split_tags
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "params.yaml"
@@ -103,7 +103,7 @@ def test_rehearsal_plan_is_capped():
 
 @pytest.mark.parametrize("groups", range(4, 30))
 def test_synthetic_ucf101_split_matches_the_writer(groups):
-    assert ucf101_test_groups(groups) == len(synthetic_ucf101.tested_groups(groups, 1))
+    assert ucf101_test_groups(groups) == len(ucf101_standin.tested_groups(groups, 1))
 
 
 def test_synthetic_split_sizes_match_the_writers():

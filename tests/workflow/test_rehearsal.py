@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from workflow_project import make_project, run
 
-from ctm.models.standin_weights import standin_bytes, standin_name
+from ctm.standins.imagenet_weights import standin_bytes, standin_name
 
 WIDTH = 0.0625
 

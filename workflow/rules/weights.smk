@@ -1,6 +1,6 @@
 # ImageNet weights: downloaded once per preset into resources/<preset>/weights (verified against the sha256 prefix in
 # torchvision's file names), where every training job that starts from ImageNet finds them. A synthetic preset whose
-# model.pretrained names `{remote}` publishes stand-in weights there first (ctm.models.standin_weights).
+# model.pretrained names `{remote}` publishes stand-in weights there first (ctm.standins.imagenet_weights).
 
 
 if STANDIN_WEIGHTS:

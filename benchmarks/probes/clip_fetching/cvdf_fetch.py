@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ctm.acquire.cvdf_dataset import fetch_all
-from ctm.data.synthetic_cvdf import write_tar
+from ctm.standins.cvdf_mirror import write_tar
 
 
 class Quiet(SimpleHTTPRequestHandler):

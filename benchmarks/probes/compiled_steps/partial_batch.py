@@ -28,7 +28,7 @@ def run_one(size: str, mode: str, dynamic: str, batches: list[int]) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from ctm.data.clips import normalise_uint8
+    from ctm.data.video_clips import normalise_uint8
     from ctm.models import CTMNet
 
     crop, width = SIZES[size]

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ctm.acquire.rar import write_rar
-from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, crlf_lines, encode_videos, write_zip
-from ctm.data.synthetic_motion import pair_classes
+from ctm.standins.host_files import DEFAULT_VIDEO, VideoJob, VideoSpec, crlf_lines, encode_videos, write_zip
+from ctm.standins.motion import pair_classes
+from ctm.standins.rar_writer import write_rar
 
 SEED_TAG = 12
 UCF_CLASS_NAMES = (
@@ -36,7 +36,7 @@ UCF_CLASS_NAMES = (
     "HandstandPushups", "HandTurningBack",  # rotating clock's hand clockwise / counter-clockwise
     "SquareSlidingRight", "SquareSlidingLeft",
 )
-"""UCF-style folder name of each synthetic class (index as in synthetic_motion.SYNTHETIC_CLASS_NAMES)."""
+"""UCF-style folder name of each synthetic class (index as in motion.SYNTHETIC_CLASS_NAMES)."""
 FILE_CLASS_NAMES = {"HandstandPushups": "HandStandPushups"}
 """Folders whose video files spell the class differently, as in the real UCF-101."""
 RAR_NAME = "UCF101.rar"

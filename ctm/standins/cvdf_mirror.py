@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctm.data.synthetic_files import ARCHIVE_EPOCH, run_jobs
 from ctm.fileio import atomic_write, save_text
+from ctm.standins.host_files import ARCHIVE_EPOCH, run_jobs
 
 SHARD_CLIPS = 40  # clips per numbered (Kinetics-400) shard
 

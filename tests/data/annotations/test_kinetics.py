@@ -1,7 +1,8 @@
 import pytest
 
 from ctm.data.annotations import class_names, read_annotations
-from ctm.data.kinetics import AnnotationError, read_kinetics_csv
+from ctm.data.annotations.base import AnnotationError
+from ctm.data.annotations.kinetics import read_kinetics_csv
 
 HEADER = "label,youtube_id,time_start,time_end,split,is_cc\n"
 

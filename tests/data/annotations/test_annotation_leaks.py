@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from ctm.data.annotations import read_annotations
-from ctm.data.kinetics import AnnotationError, AnnotationWarning
+from ctm.data.annotations.base import AnnotationError, AnnotationWarning
 
 
 def ucf(root, train="Run/v_Run_g01_c01.avi 1\r\n", test="Run/v_Run_g02_c01.avi\r\n", split=1):

@@ -27,10 +27,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ctm.data.synthetic_files import VideoSpec, write_sha256sums
-from ctm.data.synthetic_hmdb51 import write_hmdb51
-from ctm.data.synthetic_kinetics import write_kinetics
-from ctm.data.synthetic_ucf101 import write_ucf101
+from ctm.standins.hmdb51 import write_hmdb51
+from ctm.standins.host_files import VideoSpec, write_sha256sums
+from ctm.standins.kinetics import write_kinetics
+from ctm.standins.ucf101 import write_ucf101
 
 WRITERS: dict[str, Callable[..., tuple[dict, list[str]]]] = {
     "mini_kinetics_200": functools.partial(write_kinetics, "mini_kinetics_200"),
@@ -75,7 +75,7 @@ def write_published(
 ) -> dict:
     """Write the published files of synthetic ``dataset`` into the folder ``out`` (replaced as a whole).
 
-    ``pairs``: class pairs by key (synthetic_motion.PAIR_KEYS), 2 classes each. ``sizes``: see the module
+    ``pairs``: class pairs by key (motion.PAIR_KEYS), 2 classes each. ``sizes``: see the module
     docstring (``size_arguments(dataset)``). Everything is built in a hidden temporary sibling folder and renamed to
     ``out`` at the end, so ``out`` is either the old folder or the complete new one; the same arguments give
     byte-identical files for any ``workers``. ``out/SHA256SUMS`` covers the archives and id lists (not the

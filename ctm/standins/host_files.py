@@ -1,4 +1,4 @@
-"""Building blocks of the published synthetic datasets (ctm.data.synthetic_published): parallel video encoding and
+"""Building blocks of the published synthetic datasets (ctm.standins.published): parallel video encoding and
 deterministic archives (tar.gz, zip), id lists with missing videos, and SHA256SUMS.
 
 Every archive is byte-identical for the same members: fixed timestamps, owners and permissions, a fixed member
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ctm.data.synthetic_motion import render_clip
 from ctm.data.video_io import write_video
 from ctm.fileio import atomic_write
 from ctm.progress import progress_bar
+from ctm.standins.motion import render_clip
 
 ARCHIVE_TIME = (2013, 10, 1, 12, 0, 0)
 """Timestamp of every member of the zip archives (tar uses ARCHIVE_EPOCH, the same moment in UTC)."""

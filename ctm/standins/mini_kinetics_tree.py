@@ -1,6 +1,7 @@
-"""Synthetic stand-in for Mini-Kinetics-200, written in the real dataset's on-disk layout.
+"""The tests' synthetic stand-in for Mini-Kinetics-200, written in the real dataset's on-disk layout once extracted
+(ctm/standins/kinetics.py writes the published form and shares this module's id and label helpers).
 
-The 10 classes are 5 time-reversal pairs (see ``synthetic_motion`` and docs/synthetic_data.md): a frame-averaging
+The 10 classes are 5 time-reversal pairs (ctm/standins/motion.py, docs/synthetic_data.md): a frame-averaging
 2D model can tell the pair from any frame but is exactly at chance within a pair; a temporal model is not.
 
 Layout under ``root`` (the real Mini-Kinetics-200 id lists beside the Kinetics-400 annotation CSVs)::
@@ -20,12 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ctm.data.synthetic_files import run_jobs
-from ctm.data.synthetic_motion import CLASS_PAIRS, PAIR_KEYS, SYNTHETIC_CLASS_NAMES, pair_classes, render_clip
 from ctm.data.video_io import write_video
 from ctm.fileio import save_text
-
-__all__ = ["CLASS_PAIRS", "PAIR_KEYS", "SYNTHETIC_CLASS_NAMES", "render_clip", "write_mini_kinetics_200"]
+from ctm.standins.host_files import run_jobs
+from ctm.standins.motion import PAIR_KEYS, SYNTHETIC_CLASS_NAMES, pair_classes, render_clip
 
 YOUTUBE_ID_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "_-"
 CLIP_SECONDS = 10

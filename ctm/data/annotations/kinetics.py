@@ -1,5 +1,5 @@
 """Kinetics annotation CSVs and the Mini-Kinetics-200 id lists, parsed exactly as the official files are written
-(the helpers that every annotation reader shares live in ctm/data/annotation_files.py and are re-exported here).
+(the helpers that every annotation reader shares live in ctm/data/annotations/base.py).
 
 Kinetics-400 CSV: header `label,youtube_id,time_start,time_end,split,is_cc`, multi-word labels double-quoted
 (`"air drumming",--nQbRBEz2s,104,114,val,0`); Kinetics-600: `label,youtube_id,time_start,time_end,split`; the test CSVs
@@ -23,21 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.annotation_files import (  # re-exported: the other readers and older callers import them from here
-    AnnotationError,
-    AnnotationWarning,
-    VideoRegistry,
-    annotation_lines,
-    check_split,
-    check_utf8,
-    parse_int,
-    read_utf8,
-    relative_inside,
-    require_file,
-)
-
-__all__ = ["AnnotationError", "AnnotationWarning", "VideoRegistry", "annotation_lines", "check_split", "check_utf8",
-           "parse_int", "read_utf8", "relative_inside", "require_file"]
+from ctm.data.annotations.base import AnnotationError, VideoRegistry, read_utf8, require_file
 
 K400_CSVS = ("train.csv", "validate.csv")
 K600_CSVS = {"train": "train.csv", "val": "validate.csv"}  # test.csv has no labels: never read here

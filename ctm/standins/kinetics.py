@@ -8,7 +8,7 @@ Layout of the folder written (file names as on the official hosts)::
     train_ytid_list.txt    val_ytid_list.txt                          (mini_kinetics_200; s9xie/Mini-Kinetics-200)
     youtube/<youtube_id>.mp4                                          (sources; a few listed ids have none)
     cvdf/<400|600>/<split>/...                                        (the clips as the CVDF mirror publishes them:
-                                                                       shard lists and shards, synthetic_cvdf)
+                                                                       shard lists and shards, cvdf_mirror.py)
 
 A source video holds ``time_start`` seconds of a distractor (the motion of another class of the dataset), the
 annotated window [time_start, time_end) of the labelled motion, then ``margin_seconds`` more of the distractor, so a
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ctm.data.kinetics import clip_name
-from ctm.data.synthetic import K400_ONLY_CLASSES, csv_label, make_youtube_ids
-from ctm.data.synthetic_cvdf import MirrorClip, trim_clips, write_mirror
-from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos, missing_count, write_tar_gz
-from ctm.data.synthetic_motion import SYNTHETIC_CLASS_NAMES, pair_classes
+from ctm.data.annotations.kinetics import clip_name
 from ctm.fileio import save_text
+from ctm.standins.cvdf_mirror import MirrorClip, trim_clips, write_mirror
+from ctm.standins.host_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos, missing_count, write_tar_gz
+from ctm.standins.mini_kinetics_tree import K400_ONLY_CLASSES, csv_label, make_youtube_ids
+from ctm.standins.motion import SYNTHETIC_CLASS_NAMES, pair_classes
 
 # dataset -> (seed tag, tarball stem, CSV has an is_cc column, id lists are written)
 KINETICS = {"mini_kinetics_200": (10, "kinetics400", True, True), "kinetics_600": (11, "kinetics600", False, False)}
@@ -168,7 +168,7 @@ def write_kinetics(
 
 
 def _write_mirror(out: Path, dataset: str, plan: dict, *, workers: int, progress: bool) -> dict:
-    """The CVDF mirror's form of the clips (ctm.data.synthetic_cvdf), trimmed from the sources just written; the
+    """The CVDF mirror's form of the clips (ctm.standins.cvdf_mirror), trimmed from the sources just written; the
     Kinetics-400 shards also hold one clip of each Kinetics-400-only class per split (not needed by Mini-Kinetics)."""
     work = out / ".work" / "clips"
     jobs, clips = [], {}

@@ -7,7 +7,10 @@ import torch
 
 from ctm.config import EvalSpec, InputSpec
 from ctm.data.annotations import read_annotations
-from ctm.data.clips import (
+from ctm.data.decode import decode_videos
+from ctm.data.sampling import eval_indices, train_indices
+from ctm.data.store import StoreFormat, open_store
+from ctm.data.video_clips import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     VideoClips,
@@ -15,11 +18,8 @@ from ctm.data.clips import (
     normalise_uint8,
     split_available,
 )
-from ctm.data.decode import decode_videos
-from ctm.data.sampling import eval_indices, train_indices
-from ctm.data.store import StoreFormat, open_store
-from ctm.data.synthetic import write_mini_kinetics_200
 from ctm.data.video_io import read_video, write_video
+from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
 SPEC = InputSpec(num_segments=8, frame_interval=8, resize_short=48, crop_size=32, hflip=False)
 TEST = EvalSpec(num_clips=2, num_crops=3, averaging="softmax_mean", batch_views=4)

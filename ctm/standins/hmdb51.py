@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ctm.acquire.rar import write_rar
-from ctm.data.synthetic_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos
-from ctm.data.synthetic_motion import pair_classes
+from ctm.standins.host_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos
+from ctm.standins.motion import pair_classes
+from ctm.standins.rar_writer import write_rar
 
 SEED_TAG = 13
 HMDB_CLASS_NAMES = (
@@ -34,7 +34,7 @@ HMDB_CLASS_NAMES = (
     "wind_clock", "unwind_clock",  # rotating clock's hand clockwise / counter-clockwise
     "slide_right", "slide_left",
 )
-"""HMDB-style class name of each synthetic class (index as in synthetic_motion.SYNTHETIC_CLASS_NAMES)."""
+"""HMDB-style class name of each synthetic class (index as in motion.SYNTHETIC_CLASS_NAMES)."""
 SOURCE_TITLES = (
     "April_09", "Faith_Rewarded", "#20_Rhythm", "Glory_(1989)", "Wow!_Amazing_Trick", "Kids_&_Parents",
     "Prelinger_HabitPat1954", "TheBoondockSaints", "Veoh_Alpha_Dog", "likebeckam",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ctm.data.annotations import class_names
-from ctm.data.hmdb51 import read_hmdb51
-from ctm.data.kinetics import AnnotationError
+from ctm.data.annotations.base import AnnotationError
+from ctm.data.annotations.hmdb51 import read_hmdb51
 
 # Real class names, including the prefix pairs (sword / sword_exercise, kick / kick_ball) a careless pattern confuses.
 CLASSES = ["wave", "sword_exercise", "brush_hair", "sword", "kick_ball", "kick"]

@@ -16,8 +16,8 @@ import decord
 import numpy as np
 import pytest
 
-from ctm.data.synthetic_motion import SYNTHETIC_CLASS_NAMES, render_clip
-from ctm.data.synthetic_published import size_arguments, write_published
+from ctm.standins.motion import SYNTHETIC_CLASS_NAMES, render_clip
+from ctm.standins.published import size_arguments, write_published
 
 VIDEO = {"num_frames": 16, "fps": 8, "height": 48, "width": 64}  # 2 s windows
 SIZES = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.kinetics import (
+from ctm.data.annotations.base import (
     AnnotationError,
     VideoRegistry,
     annotation_lines,

@@ -1,6 +1,8 @@
 """One annotation API for every dataset: `read_annotations(dataset, root, split)` and `dataset_classes(dataset, root)`.
 
-Each dataset root is in its official layout (docs/datasets.md); only annotation files are read, never videos.
+The readers: kinetics.py (Kinetics-600, Mini-Kinetics-200), ucf101.py, hmdb51.py, each over base.py (the errors, strict
+UTF-8 lines, the path checks and `VideoRegistry` that they share). Each dataset root is in its official layout
+(docs/datasets.md); only annotation files are read, never videos.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctm.data.hmdb51 import hmdb51_classes, read_hmdb51
-from ctm.data.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200, relative_inside
-from ctm.data.ucf101 import read_ucf101, ucf101_classes
+from ctm.data.annotations.base import relative_inside
+from ctm.data.annotations.hmdb51 import hmdb51_classes, read_hmdb51
+from ctm.data.annotations.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200
+from ctm.data.annotations.ucf101 import read_ucf101, ucf101_classes
 
 READERS: dict[str, Callable[[Path, int], pd.DataFrame]] = {
     "mini_kinetics_200": lambda root, split: read_mini_kinetics_200(root),

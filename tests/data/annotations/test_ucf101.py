@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ctm.data.annotations import class_names
-from ctm.data.kinetics import AnnotationError
-from ctm.data.ucf101 import read_ucf101
+from ctm.data.annotations.base import AnnotationError
+from ctm.data.annotations.ucf101 import read_ucf101
 
 # classInd order is a case-insensitive sort; a case-sensitive one puts HammerThrow and JumpRope first.
 CLASSES = ["ApplyEyeMakeup", "Hammering", "HammerThrow", "HandstandPushups", "JumpingJack", "JumpRope", "YoYo"]
