@@ -38,6 +38,7 @@ from ctm.data.store import (
     write_manifest,
 )
 from ctm.progress import progress_bar
+from ctm.vocabulary import DATASET_INFO
 
 __all__ = ["container_truncation", "decode_dataset", "decode_video", "decode_videos", "resize_short_side"]
 
@@ -163,7 +164,7 @@ def dataset_videos(dataset: str, root: str | Path) -> list[str]:
     """Every video that the annotations of `dataset` list (the union over the official splits, where there are)."""
     from ctm.data.annotations import read_annotations
 
-    splits = (1, 2, 3) if dataset in ("ucf101", "hmdb51") else (1,)
+    splits = DATASET_INFO[dataset].splits
     videos: dict[str, None] = {}
     for split in splits:
         videos.update(dict.fromkeys(read_annotations(dataset, root, split)["video"]))

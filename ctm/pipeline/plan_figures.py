@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ctm.vocabulary import HMDB51, KINETICS_600, MINI_KINETICS_200, UCF101
+
 GB = 1e9
 
 
@@ -25,13 +27,13 @@ class Download:
 DOWNLOADS: dict[str, Download] = {
     # Mini-Kinetics-200 lists 80k train + 5k val YouTube ids of Kinetics-400's ~300k videos: its clips come from
     # K400's train+val shards of the CVDF mirror, and the ids are spread over every shard, so all are downloaded
-    "mini_kinetics_200": Download("Kinetics-400 shards (CVDF mirror)", 440.0,
+    MINI_KINETICS_200: Download("Kinetics-400 shards (CVDF mirror)", 440.0,
                                   "users' reports of github.com/cvdfoundation/kinetics-dataset (K400 ~440 GB)",
                                   kept=85_000 / 300_000),
-    "kinetics_600": Download("Kinetics-600 shards (CVDF mirror)", 730.0,
+    KINETICS_600: Download("Kinetics-600 shards (CVDF mirror)", 730.0,
                              "users' reports of github.com/cvdfoundation/kinetics-dataset (K600 ~730 GB)"),
-    "ucf101": Download("UCF101.rar", 6.5, "www.crcv.ucf.edu/data/UCF101/UCF101.rar (~6.5 GB)"),
-    "hmdb51": Download("hmdb51_org.rar", 2.1, "serre-lab.clps.brown.edu hmdb51_org.rar (~2.1 GB)"),
+    UCF101: Download("UCF101.rar", 6.5, "www.crcv.ucf.edu/data/UCF101/UCF101.rar (~6.5 GB)"),
+    HMDB51: Download("hmdb51_org.rar", 2.1, "serre-lab.clps.brown.edu hmdb51_org.rar (~2.1 GB)"),
 }
 
 DECODED_STORE = "docs/decoded_store.md"
@@ -40,12 +42,12 @@ DECODED_STORE = "docs/decoded_store.md"
 STORE_BYTES_PER_FRAME = 25_344
 STORE_FRAME_PIXELS = 340 * 256
 REAL_FRAMES_PER_VIDEO = {
-    "mini_kinetics_200": 300,  # ~10 s clips at ~30 fps
-    "kinetics_600": 300,
-    "ucf101": 2_500_000 / 13_320,  # ~2.5 M frames in 13 320 videos
-    "hmdb51": 600_000 / 6_766,  # ~0.6 M frames in 6 766 videos
+    MINI_KINETICS_200: 300,  # ~10 s clips at ~30 fps
+    KINETICS_600: 300,
+    UCF101: 2_500_000 / 13_320,  # ~2.5 M frames in 13 320 videos
+    HMDB51: 600_000 / 6_766,  # ~0.6 M frames in 6 766 videos
 }
-REAL_STORE_VIDEOS = {"hmdb51": 6_766}  # every video of the archive is decoded, also those no split uses
+REAL_STORE_VIDEOS = {HMDB51: 6_766}  # every video of the archive is decoded, also those no split uses
 REAL_ASPECT = 340 / 256  # the long side of a stored frame over its short side (the measured frames')
 # `ctm decode` in one process (decord + JPEG encoding, 340x256 sources): frames per second per CPU core
 DECODE_FRAMES_PER_CORE_S = 583.0

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ctm.vocabulary import HMDB51, KINETICS_600, MINI_KINETICS_200, UCF101
+
 TOP1 = "top1"  # the column of one-column tables (ctm.config.Table.cells' default)
 
 
@@ -61,7 +63,7 @@ def _one(value: str) -> dict[str, str]:
     return {TOP1: value}
 
 
-_MK200_R50 = {TOP1: PaperColumn("Val Acc top-1 (%)", "mini_kinetics_200", "2D ResNet-50")}
+_MK200_R50 = {TOP1: PaperColumn("Val Acc top-1 (%)", MINI_KINETICS_200, "2D ResNet-50")}
 _BASELINE_MK200 = "76.76"
 
 PAPER_TABLES: dict[str, PaperTable] = {
@@ -105,7 +107,7 @@ PAPER_TABLES: dict[str, PaperTable] = {
     "table4": PaperTable(
         title="The results on Kinetics-600. (Val Acc top-1 (%))",
         metric="Acc",
-        columns={TOP1: PaperColumn("Acc", "kinetics_600", "2D ResNet-101")},
+        columns={TOP1: PaperColumn("Acc", KINETICS_600, "2D ResNet-101")},
         rows={
             "tsn_se_resnext152": PaperRow("TSN [5] (SE-ResNeXt152)", _one("76.16"), True, (5,), "RGB"),
             "stnet_se_resnext101": PaperRow("StNet (SE-ResNeXt101) [6]", _one("76.04"), True, (6,), "RGB"),
@@ -122,30 +124,30 @@ PAPER_TABLES: dict[str, PaperTable] = {
     "table5": PaperTable(
         title="The results on UCF-101 and HMDB51. (Val Acc top-1 (%))",
         metric="Val Acc top-1 (%), mean of the three splits",
-        columns={"ucf101": PaperColumn("UCF-101", "ucf101", "2D ResNet-101"),
-                 "hmdb51": PaperColumn("HMDB51", "hmdb51", "2D ResNet-101")},
+        columns={UCF101: PaperColumn("UCF-101", UCF101, "2D ResNet-101"),
+                 HMDB51: PaperColumn("HMDB51", HMDB51, "2D ResNet-101")},
         rows={
-            "stnet": PaperRow("StNet [6]", {"ucf101": "95.7", "hmdb51": "-"}, True, (6,), "RGB"),
-            "stm": PaperRow("STM [8]", {"ucf101": "96.2", "hmdb51": "72.2"}, True, (8,), "RGB"),
-            "tsm": PaperRow("TSM [7]", {"ucf101": "96.0", "hmdb51": "73.6"}, True, (7,), "RGB"),
-            "i3d": PaperRow("I3D [16]", {"ucf101": "95.6", "hmdb51": "74.8"}, True, (16,), "RGB"),
-            "r2plus1d": PaperRow("R(2+1)D [2]", {"ucf101": "96.8", "hmdb51": "74.5"}, True, (2,), "RGB"),
-            "s3d_g": PaperRow("S3D-G [3]", {"ucf101": "96.8", "hmdb51": "75.9"}, True, (3,), "RGB"),
-            "ctm": PaperRow("(Our) CTM", {"ucf101": "96.9", "hmdb51": "74.6"}, input="RGB"),
+            "stnet": PaperRow("StNet [6]", {UCF101: "95.7", HMDB51: "-"}, True, (6,), "RGB"),
+            "stm": PaperRow("STM [8]", {UCF101: "96.2", HMDB51: "72.2"}, True, (8,), "RGB"),
+            "tsm": PaperRow("TSM [7]", {UCF101: "96.0", HMDB51: "73.6"}, True, (7,), "RGB"),
+            "i3d": PaperRow("I3D [16]", {UCF101: "95.6", HMDB51: "74.8"}, True, (16,), "RGB"),
+            "r2plus1d": PaperRow("R(2+1)D [2]", {UCF101: "96.8", HMDB51: "74.5"}, True, (2,), "RGB"),
+            "s3d_g": PaperRow("S3D-G [3]", {UCF101: "96.8", HMDB51: "75.9"}, True, (3,), "RGB"),
+            "ctm": PaperRow("(Our) CTM", {UCF101: "96.9", HMDB51: "74.6"}, input="RGB"),
         },
     ),
     "table6": PaperTable(
         title="Our method consistently outperforms 2D baselines on multiple datasets.",
         metric="Val Acc top-1 (%)",
-        columns={"kinetics_600": PaperColumn("Kinetics-600", "kinetics_600", "2D ResNet-101"),
-                 "ucf101": PaperColumn("UCF-101", "ucf101", "2D ResNet-101"),
-                 "hmdb51": PaperColumn("HMDB51", "hmdb51", "2D ResNet-101"),
-                 "mini_kinetics_200": PaperColumn("Mini-Kinetics-200", "mini_kinetics_200", "2D ResNet-50")},
+        columns={KINETICS_600: PaperColumn("Kinetics-600", KINETICS_600, "2D ResNet-101"),
+                 UCF101: PaperColumn("UCF-101", UCF101, "2D ResNet-101"),
+                 HMDB51: PaperColumn("HMDB51", HMDB51, "2D ResNet-101"),
+                 MINI_KINETICS_200: PaperColumn("Mini-Kinetics-200", MINI_KINETICS_200, "2D ResNet-50")},
         rows={
-            "baseline": PaperRow("baseline", {"kinetics_600": "75.34", "ucf101": "95.5", "hmdb51": "69.0",
-                                              "mini_kinetics_200": _BASELINE_MK200}),
-            "ctm": PaperRow("(Our) CTM", {"kinetics_600": "78.24", "ucf101": "96.9", "hmdb51": "74.6",
-                                          "mini_kinetics_200": "79.13"}),
+            "baseline": PaperRow("baseline", {KINETICS_600: "75.34", UCF101: "95.5", HMDB51: "69.0",
+                                              MINI_KINETICS_200: _BASELINE_MK200}),
+            "ctm": PaperRow("(Our) CTM", {KINETICS_600: "78.24", UCF101: "96.9", HMDB51: "74.6",
+                                          MINI_KINETICS_200: "79.13"}),
         },
         note="The Mini-Kinetics-200 CTM value is Table 3's three-block network; UCF-101 and HMDB51 are means over "
              "the three official splits.",
@@ -198,13 +200,13 @@ class VideoCounts:
 
 PAPER_VIDEO_COUNTS: dict[str, VideoCounts] = {
     # footnote 2: "about 74000 videos in the train set and about 4700 videos in the validation set"
-    "mini_kinetics_200": VideoCounts(train_listed=80000, val_listed=5000, train_used=74000, val_used=4700),
+    MINI_KINETICS_200: VideoCounts(train_listed=80000, val_listed=5000, train_used=74000, val_used=4700),
     # section 4.1: 390k train / 30k val; footnote 2: "about 375k ... and about 28700" downloaded
-    "kinetics_600": VideoCounts(train_listed=390000, val_listed=30000, train_used=375000, val_used=28700),
+    KINETICS_600: VideoCounts(train_listed=390000, val_listed=30000, train_used=375000, val_used=28700),
     # the official split lists (docs/datasets.md); "val" is each split's test list
-    "ucf101": VideoCounts(train_listed={1: 9537, 2: 9586, 3: 9624}, val_listed={1: 3783, 2: 3734, 3: 3696},
+    UCF101: VideoCounts(train_listed={1: 9537, 2: 9586, 3: 9624}, val_listed={1: 3783, 2: 3734, 3: 3696},
                           per_split=True),
-    "hmdb51": VideoCounts(train_listed={1: 3570, 2: 3570, 3: 3570}, val_listed={1: 1530, 2: 1530, 3: 1530},
+    HMDB51: VideoCounts(train_listed={1: 3570, 2: 3570, 3: 3570}, val_listed={1: 1530, 2: 1530, 3: 1530},
                           per_split=True),
 }
 

@@ -19,6 +19,7 @@ from ctm import cpu_kernels, paths
 from ctm.config import Config
 from ctm.fileio import save_json
 from ctm.report.cells import ReportError, read_log
+from ctm.vocabulary import KINETICS_600
 
 
 def _git(args: list[str], repo: Path) -> str | None:
@@ -143,8 +144,8 @@ def interpretation(cfg: Config) -> list[dict]:
          "choice": f"{cfg.preset.test.averaging} over {cfg.preset.test.num_clips} clips x "
                    f"{cfg.preset.test.num_crops} crops", "doc": doc},
     ]
-    if "kinetics_600" in recipes:
-        r = recipes["kinetics_600"]
+    if KINETICS_600 in recipes:
+        r = recipes[KINETICS_600]
         choices.append({"topic": "Kinetics-600 lr decay (the paper's sentence is garbled)",
                         "choice": f"x{r.lr_gamma:g} at epochs {r.lr_milestones} of {r.epochs}", "doc": doc})
     if "finetune" in recipes:

@@ -29,9 +29,10 @@ from ctm.standins.cvdf_mirror import MirrorClip, trim_clips, write_mirror
 from ctm.standins.host_files import DEFAULT_VIDEO, VideoJob, VideoSpec, encode_videos, missing_count, write_tar_gz
 from ctm.standins.mini_kinetics_tree import K400_ONLY_CLASSES, csv_label, make_youtube_ids
 from ctm.standins.motion import SYNTHETIC_CLASS_NAMES, pair_classes
+from ctm.vocabulary import KINETICS_600, MINI_KINETICS_200
 
 # dataset -> (seed tag, tarball stem, CSV has an is_cc column, id lists are written)
-KINETICS = {"mini_kinetics_200": (10, "kinetics400", True, True), "kinetics_600": (11, "kinetics600", False, False)}
+KINETICS = {MINI_KINETICS_200: (10, "kinetics400", True, True), KINETICS_600: (11, "kinetics600", False, False)}
 # split -> (seed tag, CSV file, value of the CSV's split column, Mini-Kinetics id list)
 SPLITS = {
     "train": (1, "train.csv", "train", "train_ytid_list.txt"),

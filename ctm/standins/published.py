@@ -31,12 +31,13 @@ from ctm.standins.hmdb51 import write_hmdb51
 from ctm.standins.host_files import VideoSpec, write_sha256sums
 from ctm.standins.kinetics import write_kinetics
 from ctm.standins.ucf101 import write_ucf101
+from ctm.vocabulary import HMDB51, KINETICS_600, MINI_KINETICS_200, UCF101
 
 WRITERS: dict[str, Callable[..., tuple[dict, list[str]]]] = {
-    "mini_kinetics_200": functools.partial(write_kinetics, "mini_kinetics_200"),
-    "kinetics_600": functools.partial(write_kinetics, "kinetics_600"),
-    "ucf101": write_ucf101,
-    "hmdb51": write_hmdb51,
+    MINI_KINETICS_200: functools.partial(write_kinetics, MINI_KINETICS_200),
+    KINETICS_600: functools.partial(write_kinetics, KINETICS_600),
+    UCF101: write_ucf101,
+    HMDB51: write_hmdb51,
 }
 VIDEO_SIZES = ("num_frames", "fps", "height", "width")
 

@@ -16,18 +16,19 @@ from ctm.data.annotations.base import relative_inside
 from ctm.data.annotations.hmdb51 import hmdb51_classes, read_hmdb51
 from ctm.data.annotations.kinetics import kinetics_600_classes, read_kinetics_600, read_mini_kinetics_200
 from ctm.data.annotations.ucf101 import read_ucf101, ucf101_classes
+from ctm.vocabulary import HMDB51, KINETICS_600, MINI_KINETICS_200, UCF101
 
 READERS: dict[str, Callable[[Path, int], pd.DataFrame]] = {
-    "mini_kinetics_200": lambda root, split: read_mini_kinetics_200(root),
-    "kinetics_600": read_kinetics_600,
-    "ucf101": read_ucf101,
-    "hmdb51": read_hmdb51,
+    MINI_KINETICS_200: lambda root, split: read_mini_kinetics_200(root),
+    KINETICS_600: read_kinetics_600,
+    UCF101: read_ucf101,
+    HMDB51: read_hmdb51,
 }
 CLASS_READERS: dict[str, Callable[[Path], list[str]]] = {
-    "mini_kinetics_200": lambda root: class_names(read_mini_kinetics_200(root)),
-    "kinetics_600": kinetics_600_classes,
-    "ucf101": ucf101_classes,
-    "hmdb51": hmdb51_classes,
+    MINI_KINETICS_200: lambda root: class_names(read_mini_kinetics_200(root)),
+    KINETICS_600: kinetics_600_classes,
+    UCF101: ucf101_classes,
+    HMDB51: hmdb51_classes,
 }
 
 

@@ -28,6 +28,7 @@ from ctm.data.annotations.base import (
     parse_int,
     relative_inside,
 )
+from ctm.vocabulary import HMDB51
 
 SPLIT_DIR = "testTrainMulti_7030_splits"
 COLUMNS = ["video", "label", "label_name", "subset"]
@@ -74,7 +75,7 @@ def read_hmdb51(root: str | Path, split: int = 1) -> pd.DataFrame:
     with two tags (tagged 1 and 2, it would be tested on after training on it); a repeated line is used once (an
     AnnotationWarning). Reads only split files.
     """
-    split = check_split(split, "hmdb51")
+    split = check_split(split, HMDB51)
     rows = []
     videos = VideoRegistry(f"a split file tags each video once; re-extract {SPLITS_SOURCE}")
     for label, cls in enumerate(hmdb51_classes(root)):

@@ -26,6 +26,7 @@ from ctm.data.annotations.base import (
     relative_inside,
     require_file,
 )
+from ctm.vocabulary import UCF101
 
 LIST_DIR = "ucfTrainTestlist"
 VIDEO_DIR = "UCF-101"
@@ -76,7 +77,7 @@ def read_ucf101(root: str | Path, split: int = 1) -> pd.DataFrame:
     file and line. A video in both lists is an AnnotationError naming both lines (it would be tested on after
     training on it); a repeated line is used once (an AnnotationWarning). Reads only the three list files.
     """
-    split = check_split(split, "ucf101")
+    split = check_split(split, UCF101)
     lists = Path(root) / LIST_DIR
     classes = ucf101_classes(root)
     index = {name: i for i, name in enumerate(classes)}
