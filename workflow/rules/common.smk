@@ -9,7 +9,7 @@ from ctm import paths
 from ctm.config import DATASET_CLASSES, load_config
 from ctm.acquire.prepare import resolve
 from ctm.names import sha256_prefix, weights_file_name, weights_url
-from ctm.pipeline import plan
+from ctm.pipeline import plan, stages
 from ctm.pipeline.code import code_files
 
 CFG = load_config("params.yaml", config["preset"])
