@@ -21,10 +21,10 @@ from ctm.commands.numbers import whole
 
 # In `ctm --help`'s order. A new verb: a module as above, named here.
 COMMAND_MODULES: tuple[str, ...] = (
-    "ctm.commands.synth", "ctm.commands.runs", "ctm.commands.model_info", "ctm.commands.clips",
-    "ctm.commands.archives", "ctm.commands.shards", "ctm.commands.decode", "ctm.commands.bench", "ctm.commands.prepare",
-    "ctm.commands.report", "ctm.commands.weights", "ctm.commands.predict", "ctm.commands.pipeline",
-    "ctm.commands.plan",
+    "ctm.commands.synth", "ctm.commands.train", "ctm.commands.model_info", "ctm.commands.fetch_clips",
+    "ctm.commands.download", "ctm.commands.fetch_shards", "ctm.commands.decode", "ctm.commands.bench",
+    "ctm.commands.prepare", "ctm.commands.report", "ctm.commands.standin_weights", "ctm.commands.predict",
+    "ctm.commands.dvc_yaml", "ctm.commands.plan",
 )
 
 
