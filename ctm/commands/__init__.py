@@ -20,12 +20,10 @@ from ctm import progress
 from ctm.commands.numbers import whole
 
 # In `ctm --help`'s order. A new verb: a module as above, named here.
-COMMAND_MODULES: tuple[str, ...] = (
-    "ctm.commands.synth", "ctm.commands.train", "ctm.commands.model_info", "ctm.commands.fetch_clips",
-    "ctm.commands.download", "ctm.commands.fetch_shards", "ctm.commands.decode", "ctm.commands.bench",
-    "ctm.commands.prepare", "ctm.commands.report", "ctm.commands.standin_weights", "ctm.commands.predict",
-    "ctm.commands.dvc_yaml", "ctm.commands.plan",
-)
+COMMAND_MODULES: tuple[str, ...] = tuple(f"ctm.commands.{verb}" for verb in (
+    "synth", "train", "evaluate", "aggregate", "model_info", "fetch_clips", "download", "extract", "fetch_shards",
+    "link_clips", "decode", "bench", "prepare", "report", "standin_weights", "predict", "dvc_yaml", "plan",
+))
 
 
 def common(p: argparse.ArgumentParser) -> None:

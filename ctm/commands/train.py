@@ -1,6 +1,5 @@
-"""`ctm train`, `ctm evaluate` and `ctm aggregate`: the verbs that write a run folder (one experiment, one seed:
-results/<preset>/runs/<experiment>/seed<k>: checkpoint.pt, log.jsonl, metrics.json) or a table cell's metrics.json
-over its runs (results/<preset>/runs/<experiment or group>/metrics.json)."""
+"""`ctm train`: one experiment of params.yaml trained with one of its preset's seeds into a run folder
+(results/<preset>/runs/<experiment>/seed<k>: checkpoint.pt, log.jsonl). experiment_run is also `ctm evaluate`'s."""
 
 from __future__ import annotations
 
@@ -10,10 +9,10 @@ from pathlib import Path
 
 from ctm import paths
 from ctm.commands.numbers import count
-from ctm.config import Config, ConfigError, load_config
+from ctm.config import Config, load_config
 
 
-def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path, int]:
+def experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Config, Path, Path, int]:
     """(config, dataset root, run folder, seed) of --experiment and --seed, with the default paths unless given."""
     cfg = load_config(args.params, args.preset)
     exp = cfg.experiment(args.experiment)
@@ -25,31 +24,11 @@ def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Conf
 def _train(args: argparse.Namespace) -> dict:
     from ctm.engine.train import train
 
-    cfg, root, out, seed = _experiment_run(args, args.out)
+    cfg, root, out, seed = experiment_run(args, args.out)
     parent = cfg.experiment(args.experiment).init
     init = args.init_checkpoint or (parent and paths.checkpoint(cfg.preset_name, paths.run_name(parent, seed)))
     return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
                  store=args.store, force=args.force, seed=seed)
-
-
-def _evaluate(args: argparse.Namespace) -> dict:
-    from ctm.engine.evaluate import evaluate
-
-    cfg, root, run, _ = _experiment_run(args, args.run_dir)
-    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress, store=args.store)
-
-
-def _aggregate(args: argparse.Namespace) -> dict:
-    from ctm.engine.aggregate import aggregate, aggregate_cell
-
-    if args.cell:
-        cfg = load_config(args.params, args.preset)
-        if args.cell not in cfg.groups and args.cell not in cfg.experiments:
-            raise ConfigError(f"unknown cell {args.cell!r}: neither an experiment nor a group of params.yaml")
-        return aggregate_cell(cfg, args.cell, args.runs_dir or paths.runs_dir(cfg.preset_name), args.out)
-    if not args.metrics or not args.out:
-        raise ConfigError("give --cell NAME, or the metrics.json files and --out")
-    return aggregate(args.metrics, args.out)
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -65,23 +44,3 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
                    "finished with the same params (it is kept aside as checkpoint.pt.stale-N)")
     common(p)
     p.set_defaults(func=_train)
-
-    p = sub.add_parser("evaluate", help="multi-view test of a trained experiment")
-    p.add_argument("--experiment", required=True)
-    p.add_argument("--root", help="dataset root (default: resources/<preset>/<dataset>)")
-    p.add_argument("--seed", type=count, help="which of the preset's seeds (default: its first)")
-    p.add_argument("--run-dir", help="run folder holding checkpoint.pt "
-                   "(default: results/<preset>/runs/<experiment>/seed<seed>)")
-    p.add_argument("--store", help="the dataset's decoded store (ctm decode); default: read the raw videos")
-    common(p)
-    p.set_defaults(func=_evaluate)
-
-    p = sub.add_parser("aggregate", help="a table cell's metrics from its runs: mean and spread of top-1/top-5 over "
-                       "seeds (and UCF-101/HMDB-51 splits)")
-    p.add_argument("metrics", nargs="*", help="metrics.json of each run (or use --cell)")
-    p.add_argument("--cell", "--group", dest="cell", help="an experiment or a group of params.yaml: its runs' "
-                   "metrics (every seed, every split), written to results/<preset>/runs/<cell>/metrics.json")
-    p.add_argument("--runs-dir", help="--cell: folder of run folders (default: results/<preset>/runs)")
-    p.add_argument("--out", help="where to write the aggregated metrics.json")
-    common(p)
-    p.set_defaults(func=_aggregate)
