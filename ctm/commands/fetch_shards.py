@@ -41,10 +41,10 @@ def clips_summary(dataset: str, root: Path, manifest) -> dict:
 
 def _fetch_shards(args: argparse.Namespace) -> dict:
     from ctm.acquire import cvdf_dataset as cd
-    from ctm.acquire.prepare import resolve
+    from ctm.acquire.prepare import fill_remote
 
     _, clips, root, downloads, remote, rows = clips_context(args, "cvdf")
-    lists = {s: resolve(u, remote) for s, u in clips.shard_lists.items() if args.subset in (None, s)}
+    lists = {s: fill_remote(u, remote) for s, u in clips.shard_lists.items() if args.subset in (None, s)}
     if args.list_only:
         return {s: len(cd.fetch_list(url, downloads, s, progress=not args.no_progress)) for s, url in lists.items()}
     if args.index is not None:

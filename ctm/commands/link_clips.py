@@ -12,10 +12,10 @@ from ctm.commands.fetch_shards import KINETICS, clips_context, clips_summary
 
 def _link_clips(args: argparse.Namespace) -> dict:
     from ctm.acquire.local_clips import link_local
-    from ctm.acquire.prepare import resolve
+    from ctm.acquire.prepare import fill_remote
 
     _, clips, root, _, remote, rows = clips_context(args, "local")
-    folders = [Path(f) for f in args.folders] if args.folders else [Path(resolve(f, remote)) for f in clips.folders]
+    folders = [Path(f) for f in args.folders] if args.folders else [Path(fill_remote(f, remote)) for f in clips.folders]
     return clips_summary(args.dataset, root, link_local(rows, root, folders))
 
 
