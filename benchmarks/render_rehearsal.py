@@ -2,8 +2,8 @@
 reports/rehearsal.md.
 
     # on this machine, after fetching the run's files (rehearsal_logs.tar.gz, snakemake.log, calls.txt):
-    python benchmarks/render_rehearsal.py collect RUN_DIR... --data benchmarks/results/rehearsal
-    python benchmarks/render_rehearsal.py render --data benchmarks/results/rehearsal --out reports/rehearsal.md
+    python benchmarks/render_rehearsal.py collect RUN_DIR... --data benchmarks/results/h100/rehearsal
+    python benchmarks/render_rehearsal.py render --data benchmarks/results/h100/rehearsal --out reports/rehearsal.md
 
 `collect` reads each call's folder (in order) and writes jobs.csv (every job of the DAG: rule, wildcards, wall time,
 peak memory, CPU time, status), epochs.csv (every training epoch's log.jsonl record), tests.csv (every metrics.json)

@@ -12,7 +12,7 @@ ctm.models.ctm_block.TCC) and returns O as (N, T, C, H, W).
 - `triton`: ctm.models.tcc_triton, Triton kernels that read the channels_last map in place (CUDA; offered where
   Triton is installed).
 - `reference`: the same sum in float64, written from Eq. 1 with explicit loops over the filter taps (tests only).
-benchmarks/tcc_impls.py measures them; docs/performance.md records which is the default and why.
+benchmarks/tcc_impls.py measures them; reports/performance.md records which is the default and why.
 """
 
 from __future__ import annotations
