@@ -56,10 +56,10 @@ def test_a_missing_input_is_a_user_error(tmp_path):
 # The verb `aggregate` with its handler replaced by one that raises `error`.
 RAISING = """
 import sys
-import ctm.commands.runs
+import ctm.commands.aggregate
 def handler(args):
     raise {error}
-ctm.commands.runs._aggregate = handler
+ctm.commands.aggregate._aggregate = handler
 from ctm.cli import main
 sys.exit(main(["aggregate"]))
 """
@@ -80,16 +80,16 @@ def test_a_user_error_subclass_from_a_handler(monkeypatch, capsys):
     def handler(args):
         raise Mine("fix this input")
 
-    import ctm.commands.runs
+    import ctm.commands.aggregate
 
-    monkeypatch.setattr(ctm.commands.runs, "_aggregate", handler)
+    monkeypatch.setattr(ctm.commands.aggregate, "_aggregate", handler)
     assert cli.main(["aggregate"]) == 2
     assert capsys.readouterr().err == "ctm aggregate: error: fix this input\n"
 
     def buggy(args):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(ctm.commands.runs, "_aggregate", buggy)
+    monkeypatch.setattr(ctm.commands.aggregate, "_aggregate", buggy)
     with pytest.raises(KeyError):
         cli.main(["aggregate"])
 

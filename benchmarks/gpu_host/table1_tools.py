@@ -31,7 +31,7 @@ def tcc_check() -> None:
     from ctm.models import tcc_ops
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    impl = tcc_ops.resolve("auto", dev)
+    impl = tcc_ops.pick_implementation("auto", dev)
     torch.manual_seed(0)
     n, t, c, h, w = 4, 8, 256, 14, 14
     for dtype in (torch.float32, torch.bfloat16):

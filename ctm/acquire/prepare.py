@@ -32,7 +32,7 @@ def expected_sha256(sums: Path, name: str) -> str | None:
     return None
 
 
-def resolve(template: str, remote: Path) -> str:
+def fill_remote(template: str, remote: Path) -> str:
     """A params.yaml URL with `{remote}` (a synthetic stand-in's host folder) filled in; other fields untouched."""
     return template.replace("{remote}", str(remote.resolve()))
 
@@ -63,7 +63,7 @@ def prepare_dataset(cfg: Config, dataset: str, root: Path, downloads: Path, remo
         sha256 = f.sha256
         if spec.checksums and sha256 is None:
             sha256 = expected_sha256(remote / spec.checksums, name)
-        path, _ = download_any([resolve(u, remote) for u in f.urls], downloads / name, sha256=sha256, md5=f.md5,
+        path, _ = download_any([fill_remote(u, remote) for u in f.urls], downloads / name, sha256=sha256, md5=f.md5,
                                size=f.size, progress=progress)
         if f.extract:
             extract(path, root, strip_components=f.strip_components, inner_rars=f.inner_rars, progress=progress,
@@ -88,14 +88,14 @@ def fetch_dataset_clips(clips: ClipsSpec, rows, root: Path, downloads: Path, rem
     if clips.source == "cvdf":
         from ctm.acquire.cvdf_dataset import fetch_all
 
-        lists = {subset: resolve(url, remote) for subset, url in clips.shard_lists.items()}
+        lists = {subset: fill_remote(url, remote) for subset, url in clips.shard_lists.items()}
         return fetch_all(rows, root, downloads, lists, workers=workers, keep=clips.keep_shards, progress=progress)
     if clips.source == "local":
         from ctm.acquire.local_clips import link_local
 
-        return link_local(rows, root, [Path(resolve(f, remote)) for f in clips.folders])
+        return link_local(rows, root, [Path(fill_remote(f, remote)) for f in clips.folders])
     from ctm.acquire.youtube import FetchOptions, fetch_clips
 
     options = FetchOptions(per_hour=clips.per_hour, stop_after_blocks=clips.stop_after_blocks,
                            source_cache=str(source_cache) if source_cache else None)
-    return fetch_clips(rows, root, resolve(clips.url, remote), workers=workers, progress=progress, options=options)
+    return fetch_clips(rows, root, fill_remote(clips.url, remote), workers=workers, progress=progress, options=options)

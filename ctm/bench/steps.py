@@ -126,7 +126,7 @@ def build_step(cfg: Config, experiment: str, mode: str, batch: int, root: str | 
         "amp_bf16": cuda and recipe.amp, "channels_last": cuda and recipe.channels_last,
         "compile": cuda and use_compile, "compile_mode": graph_mode if cuda and use_compile else None,
         "cudnn_benchmark": cuda and cudnn_benchmark, "fold_bn": folded,
-        "tcc_impl": tcc_ops.resolve(tcc_impl or DEFAULT_TCC_IMPL, device), "num_classes": num_classes,
+        "tcc_impl": tcc_ops.pick_implementation(tcc_impl or DEFAULT_TCC_IMPL, device), "num_classes": num_classes,
     }
     return step, info
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ctm import paths
 from ctm.acquire.extract import WAIT_S
-from ctm.commands.archives import nonnegative_seconds
-from ctm.commands.numbers import at_least_one
+from ctm.commands.numbers import at_least_one, nonnegative_seconds
 from ctm.config import load_config
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from ctm import cpu_kernels, paths
-from ctm.acquire.prepare import resolve
+from ctm.acquire.prepare import fill_remote
 from ctm.config import Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.store import Store
@@ -26,7 +26,7 @@ from ctm.vocabulary import BACKBONES, COMPILE_MODES
 def weights_spec(cfg: Config, exp: Experiment) -> str | None:
     """The experiment's backbone weights (`model.pretrained`) with `{remote}` filled in (a stand-in's host folder)."""
     spec = cfg.pretrained(exp)
-    return None if spec is None else resolve(spec, paths.weights_remote_dir(cfg.preset_name))
+    return None if spec is None else fill_remote(spec, paths.weights_remote_dir(cfg.preset_name))
 
 
 def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:

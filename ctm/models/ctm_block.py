@@ -37,7 +37,8 @@ class TCC(nn.Module):
         channels: C, the number of channels the input must have.
         spatial_size: (H, W) of the feature map (an int means square).
         kernel_size: (kT, kC), both odd; the paper uses (3, 3).
-        impl: a key of ctm.models.tcc_ops.IMPLEMENTATIONS, or "auto" (tcc_ops.resolve; not part of the state dict).
+        impl: a key of ctm.models.tcc_ops.IMPLEMENTATIONS, or "auto" (tcc_ops.pick_implementation; not part of the
+            state dict).
     Input and output: (N, T, C, H, W).
     """
 
@@ -68,7 +69,7 @@ class TCC(nn.Module):
             )
         if c != self.channels:
             raise ValueError(f"TCC was built for {self.channels} channels but got {c}")
-        return tcc_ops.IMPLEMENTATIONS[tcc_ops.resolve(self.impl, x.device)](x, self.weight)
+        return tcc_ops.IMPLEMENTATIONS[tcc_ops.pick_implementation(self.impl, x.device)](x, self.weight)
 
     def extra_repr(self) -> str:
         return (f"channels={self.channels}, spatial_size={self.spatial_size}, kernel_size={self.kernel_size}, "

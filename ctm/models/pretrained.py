@@ -62,7 +62,7 @@ def fetch(url: str, dest_dir: Path | None = None, retries: int = 4, backoff_s: f
         raise PretrainedError(str(err)) from None
 
 
-def resolve(spec: str, cache: Path | None = None) -> Path:
+def local_weights_file(spec: str, cache: Path | None = None) -> Path:
     """A torchvision weight name (resnet50_v1, ...), a URL (http, https, file://) or a local path -> a verified local
     file. Downloads go to `cache` (default $CTM_CACHE); the workflow passes the preset's weights folder, which its
     `fetch_weights` rule has filled, so concurrent training jobs never download the same file at once."""
@@ -104,7 +104,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 def load_pretrained(model: nn.Module, spec: str, cache: Path | None = None) -> list[str]:
     """Load ImageNet weights into `model`'s backbone; return the keys left at their initialisation (new modules)."""
-    path = resolve(spec, cache)
+    path = local_weights_file(spec, cache)
     state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("fc.")}
     own = model.state_dict()
     shapes = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items()

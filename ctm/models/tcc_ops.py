@@ -75,7 +75,7 @@ if tcc_triton.available():
 AUTO = "auto"
 
 
-def resolve(impl: str, device: torch.device) -> str:
+def pick_implementation(impl: str, device: torch.device) -> str:
     """The implementation `impl` names for inputs on `device`: "auto" is the Triton kernels on CUDA where Triton is
     installed (the fastest there, benchmarks/probes/step_time/tcc_impls.py) and the paper's grouped conv elsewhere."""
     if impl != AUTO:

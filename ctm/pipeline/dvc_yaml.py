@@ -1,6 +1,7 @@
 """dvc.yaml, written from params.yaml (experiments, groups, tables), ctm.paths (every path) and ctm.pipeline.code
-(every code dependency): `ctm dvc-yaml` writes it, tests/pipeline/test_dvc_yaml.py checks the committed file is
-its output. The stages run the same commands as the Snakemake rules of workflow/rules/*.smk.
+(every code dependency): `ctm dvc-yaml` writes it, tests/workflow/test_dvc_yaml.py checks the committed file is
+its output. The stages run the same commands as the Snakemake rules of workflow/rules/*.smk: both write them with
+ctm.pipeline.stages.
 
 Paths are ctm.paths' functions called with DVC's templates (`run_dir(P, "${item.experiment}/seed${item.seed}")`),
 so DVC resolves `${preset}` from params.yaml at run time (`dvc exp run -S preset=paper`); the runs (experiment x seed)
@@ -17,6 +18,7 @@ import yaml
 
 from ctm import paths
 from ctm.config import Config
+from ctm.pipeline import stages
 from ctm.pipeline.code import CODE
 from ctm.vocabulary import DATASETS
 
@@ -53,21 +55,21 @@ def _data_stages(cfg: Config) -> dict:
     item, standin = "${item}", cfg.preset_name
     synthetic = _synthetic(cfg)
     publish = {"publish": {"foreach": list(datasets), "do": {
-        "cmd": f"ctm synth --dataset {item} --preset {standin} --out {paths.remote_dir(standin, item)} --workers 2",
+        "cmd": stages.synth(dataset=item, preset=standin, out=_s(paths.remote_dir(standin, item)), workers="2"),
         "deps": list(CODE["publish"]),
         "params": [f"presets.{standin}.datasets.{item}.synthetic"],
         "outs": [_s(paths.remote_dir(standin, item))]}}} if synthetic else {}
     return {
         **publish,
         "prepare": {"foreach": list(datasets), "do": {
-            "cmd": f"ctm prepare --dataset {item} --preset {P}",
+            "cmd": stages.prepare(dataset=item, preset=P),
             # a synthetic preset's stand-in host folder; the official files have no dep but their params
             **({"deps": [_s(paths.remote_dir(standin, item))]} if synthetic else {}),
             "params": [f"presets.{P}.datasets.{item}.files"],
             "outs": [_s(paths.downloads_dir(P, item)), _s(paths.dataset_root(P, item))]}},
         "decode": {"foreach": list(datasets), "do": {
-            "cmd": f"ctm decode --dataset {item} --preset {P} --root {paths.dataset_root(P, item)} "
-                   f"--out {paths.store_dir(P, item)} --workers 2",
+            "cmd": stages.decode(dataset=item, preset=P, root=_s(paths.dataset_root(P, item)),
+                                 out=_s(paths.store_dir(P, item)), workers="2"),
             "deps": [_s(paths.dataset_root(P, item)), *CODE["decode"]],
             "params": [f"presets.{P}.input.resize_short"],
             "outs": [_s(paths.store_dir(P, item))]}},
@@ -88,9 +90,9 @@ RUN = paths.run_name("${item.experiment}", "${item.seed}")
 def _train(cfg: Config, section: str, finetune: bool) -> dict:
     dataset = "${item.dataset}"
     init = paths.checkpoint(P, paths.run_name("${item.init}", "${item.seed}"))
-    cmd = (f"ctm train --experiment ${{item.experiment}} --seed ${{item.seed}} --preset {P} "
-           f"--root {paths.dataset_root(P, dataset)} --store {paths.store_dir(P, dataset)}"
-           + (f" --init-checkpoint {init}" if finetune else "") + f" --out {paths.run_dir(P, RUN)} --threads 1")
+    cmd = stages.train(experiment="${item.experiment}", seed="${item.seed}", preset=P,
+                       root=_s(paths.dataset_root(P, dataset)), store=_s(paths.store_dir(P, dataset)),
+                       init=f"--init-checkpoint {init}" if finetune else None, out=_s(paths.run_dir(P, RUN)))
     deps = [_s(paths.store_dir(P, dataset)), _s(paths.dataset_root(P, dataset))] + ([_s(init)] if finetune else [])
     return {"foreach": _runs(cfg, section), "do": {
         "cmd": cmd,
@@ -103,8 +105,8 @@ def _train(cfg: Config, section: str, finetune: bool) -> dict:
 def _evaluate(cfg: Config, section: str) -> dict:
     dataset = "${item.dataset}"
     return {"foreach": _runs(cfg, section), "do": {
-        "cmd": f"ctm evaluate --experiment ${{item.experiment}} --preset {P} --root {paths.dataset_root(P, dataset)} "
-               f"--store {paths.store_dir(P, dataset)} --run-dir {paths.run_dir(P, RUN)} --threads 1",
+        "cmd": stages.evaluate(experiment="${item.experiment}", preset=P, root=_s(paths.dataset_root(P, dataset)),
+                               store=_s(paths.store_dir(P, dataset)), run_dir=_s(paths.run_dir(P, RUN))),
         "deps": [_s(paths.store_dir(P, dataset)), _s(paths.dataset_root(P, dataset)), _s(paths.checkpoint(P, RUN)),
                  *CODE["evaluate"]],
         "params": [f"presets.{P}.test"],
@@ -114,7 +116,7 @@ def _evaluate(cfg: Config, section: str) -> dict:
 
 def _aggregate(cfg: Config, cell: str) -> dict:
     return {
-        "cmd": f"ctm aggregate --cell {cell} --preset {P}",
+        "cmd": stages.aggregate(cell=cell, preset=P),
         "deps": [_s(paths.metrics(P, r)) for r in cfg.cell_runs(cell)] + CODE["aggregate"],
         **({"params": [f"groups.{cell}"]} if cell in cfg.groups else {}),
         "outs": [_s(paths.metrics(P, cell))]}
@@ -125,7 +127,7 @@ def _report(cfg: Config, table: str) -> dict:
     runs = [r for n in names for r in cfg.cell_runs(n)]
     uncached = {"cache": False}
     return {
-        "cmd": f"ctm report --table {table} --preset {P} --out {paths.REPORTS} --archive {paths.tables_dir(P)}",
+        "cmd": stages.report_table(table=table, preset=P, out=_s(paths.REPORTS), archive=_s(paths.tables_dir(P))),
         "deps": [_s(paths.metrics(P, n)) for n in names] + [_s(paths.predictions(P, r)) for r in runs]
         + CODE["report_table"],
         "params": [f"tables.{table}", f"presets.{P}.model", f"presets.{P}.input"],
@@ -142,8 +144,8 @@ def _site(cfg: Config) -> dict:
     tables, reports = paths.tables_dir(P), paths.REPORTS
     uncached = {"cache": False}
     return {
-        "cmd": f"ctm report --site --preset {P} --out {reports} --tables {tables} --logs {paths.logs_dir(P)} "
-               f"&& rm -rf {tables}/figures && cp -r {reports}/figures {reports}/index.html {tables}/",
+        "cmd": stages.report_site(preset=P, out=_s(reports), tables=_s(tables), logs=_s(paths.logs_dir(P)),
+                                  figures=_s(reports / "figures"), index=_s(reports / "index.html")),
         "deps": [_s(paths.table_archive(P, t, "csv")) for t in cfg.tables]
         + [_s(f(P, r)) for f in (paths.predictions, paths.train_log) for n in _cells(cfg) for r in cfg.cell_runs(n)]
         + CODE["report_site"],

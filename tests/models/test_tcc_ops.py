@@ -100,7 +100,7 @@ def test_triton_kernels_match_reference_in_the_interpreter():
 
 
 def test_auto_picks_triton_only_on_cuda():
-    assert tcc_ops.resolve("auto", torch.device("cpu")) == "grouped_conv"
+    assert tcc_ops.pick_implementation("auto", torch.device("cpu")) == "grouped_conv"
     expected = "triton" if "triton" in tcc_ops.IMPLEMENTATIONS else "grouped_conv"
-    assert tcc_ops.resolve("auto", torch.device("cuda")) == expected
-    assert tcc_ops.resolve("shifted_sum", torch.device("cuda")) == "shifted_sum"
+    assert tcc_ops.pick_implementation("auto", torch.device("cuda")) == expected
+    assert tcc_ops.pick_implementation("shifted_sum", torch.device("cuda")) == "shifted_sum"

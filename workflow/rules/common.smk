@@ -7,9 +7,9 @@ from snakemake.exceptions import WorkflowError
 
 from ctm import paths
 from ctm.config import load_config
-from ctm.acquire.prepare import resolve
+from ctm.acquire.prepare import fill_remote
 from ctm.vocabulary import DATASETS, sha256_prefix, weights_file_name, weights_url
-from ctm.pipeline import plan
+from ctm.pipeline import plan, stages
 from ctm.pipeline.code import code_files
 
 CFG = load_config("params.yaml", config["preset"])
@@ -111,7 +111,7 @@ def experiment_store(wildcards):
 WEIGHTS, STANDIN_WEIGHTS = {}, {}
 for _backbone, _spec in CFG.weights().items():
     if weights_url(_spec) is not None:
-        WEIGHTS[weights_file_name(_spec)] = resolve(weights_url(_spec), paths.weights_remote_dir(PRESET))
+        WEIGHTS[weights_file_name(_spec)] = fill_remote(weights_url(_spec), paths.weights_remote_dir(PRESET))
         if "{remote}" in _spec:
             STANDIN_WEIGHTS[weights_file_name(_spec)] = _backbone
 
@@ -188,7 +188,7 @@ def remote_input(wildcards):
 
 def file_urls(dataset, name):
     """The file's mirrors, in the order `ctm download` tries them."""
-    return [resolve(u, paths.remote_dir(PRESET, dataset)) for u in CFG.dataset(dataset).files[name].urls]
+    return [fill_remote(u, paths.remote_dir(PRESET, dataset)) for u in CFG.dataset(dataset).files[name].urls]
 
 
 # Every value put into a shell command of the rules is quoted (`{x:q}`; a list's items one by one): a URL or a name in
@@ -224,7 +224,7 @@ def clips_of(source):
 
 
 def clips_url(dataset):
-    return resolve(CFG.dataset(dataset).clips.url, paths.remote_dir(PRESET, dataset))
+    return fill_remote(CFG.dataset(dataset).clips.url, paths.remote_dir(PRESET, dataset))
 
 
 def youtube_pace(dataset):
@@ -241,7 +241,7 @@ def shard_records(wildcards):
     d, files = wildcards.dataset, []
     for subset, url in CFG.dataset(d).clips.shard_lists.items():
         listed = checkpoints.shard_list.get(dataset=d, subset=subset).output[0]
-        count = len(read_shard_list(Path(listed), resolve(url, paths.remote_dir(PRESET, d))))
+        count = len(read_shard_list(Path(listed), fill_remote(url, paths.remote_dir(PRESET, d))))
         files += [path(paths.shard_record, d, subset, i) for i in range(count)]
     return files
 

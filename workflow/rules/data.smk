@@ -28,8 +28,8 @@ if SYNTHETIC:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm synth --dataset {wildcards.dataset:q} --preset {params.preset:q} --out {output:q} --workers {threads} "
-            "> {log:q} 2>&1"
+            stages.synth(dataset="{wildcards.dataset:q}", preset="{params.preset:q}", out="{output:q}",
+                         workers="{threads}", log="{log:q}")
 
 
 rule download:
@@ -53,7 +53,7 @@ rule download:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm download {params.urls:q} --out {output:q} {params.checks:q} > {log:q} 2>&1"
+        stages.download(urls="{params.urls:q}", out="{output:q}", checks="{params.checks:q}", log="{log:q}")
 
 
 rule extract:
@@ -74,7 +74,7 @@ rule extract:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm extract {input:q} --out {params.root:q} {params.flags:q} > {log:q} 2>&1"
+        stages.extract(archive="{input:q}", out="{params.root:q}", flags="{params.flags:q}", log="{log:q}")
 
 
 rule place_file:
@@ -120,8 +120,9 @@ rule fetch_clips:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm fetch-clips --dataset {wildcards.dataset:q} --root {params.root:q} --url-template {params.url:q} "
-        "--workers {threads} {params.pace:q} --source-cache {params.cache:q} > {log:q} 2>&1"
+        stages.fetch_clips(dataset="{wildcards.dataset:q}", root="{params.root:q}", url_template="{params.url:q}",
+                           workers="{threads}", pace="{params.pace:q}", source_cache="{params.cache:q}",
+                           log="{log:q}")
 
 
 # Kinetics from the CVDF mirror: each subset's shard list first (a checkpoint: the shards are known only then), then
@@ -145,8 +146,8 @@ checkpoint shard_list:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --subset {wildcards.subset:q} "
-        "--list-only --no-progress > {log:q} 2>&1"
+        stages.fetch_shard_list(dataset="{wildcards.dataset:q}", preset="{params.preset:q}",
+                                subset="{wildcards.subset:q}", log="{log:q}")
 
 
 rule fetch_shard:
@@ -171,8 +172,8 @@ rule fetch_shard:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --subset {wildcards.subset:q} "
-        "--index {wildcards.index:q} --no-progress > {log:q} 2>&1"
+        stages.fetch_shard(dataset="{wildcards.dataset:q}", preset="{params.preset:q}", subset="{wildcards.subset:q}",
+                           index="{wildcards.index:q}", log="{log:q}")
 
 
 rule clips_manifest:
@@ -194,8 +195,7 @@ rule clips_manifest:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm fetch-shards --dataset {wildcards.dataset:q} --preset {params.preset:q} --manifest-only --no-progress "
-        "> {log:q} 2>&1"
+        stages.clips_manifest(dataset="{wildcards.dataset:q}", preset="{params.preset:q}", log="{log:q}")
 
 
 rule link_clips:
@@ -215,7 +215,7 @@ rule link_clips:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm link-clips --dataset {wildcards.dataset:q} --preset {params.preset:q} --no-progress > {log:q} 2>&1"
+        stages.link_clips(dataset="{wildcards.dataset:q}", preset="{params.preset:q}", log="{log:q}")
 
 
 rule decode:
@@ -240,5 +240,5 @@ rule decode:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm decode --dataset {wildcards.dataset:q} --preset {params.preset:q} --root {params.root:q} --out {output:q} "
-        "--workers {threads} > {log:q} 2>&1"
+        stages.decode(dataset="{wildcards.dataset:q}", preset="{params.preset:q}", root="{params.root:q}",
+                      out="{output:q}", workers="{threads}", log="{log:q}")

@@ -24,7 +24,7 @@ rule aggregate:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm aggregate --cell {wildcards.cell:q} --preset {params.preset:q} > {log:q} 2>&1"
+        stages.aggregate(cell="{wildcards.cell:q}", preset="{params.preset:q}", log="{log:q}")
 
 
 rule report_table:
@@ -56,8 +56,8 @@ rule report_table:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --table {wildcards.table:q} --preset {params.preset:q} --out {params.reports:q} "
-        "--archive {params.tables:q} > {log:q} 2>&1"
+        stages.report_table(table="{wildcards.table:q}", preset="{params.preset:q}", out="{params.reports:q}",
+                            archive="{params.tables:q}", log="{log:q}")
 
 
 rule report_site:
@@ -89,6 +89,6 @@ rule report_site:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm report --site --preset {params.preset:q} --out {params.reports:q} --tables {params.tables:q} "
-        "--logs {params.logs:q} > {log:q} 2>&1 && rm -rf {params.tables:q}/figures "
-        "&& cp -r {output.figures:q} {output.html:q} {params.tables:q}/"
+        stages.report_site(preset="{params.preset:q}", out="{params.reports:q}", tables="{params.tables:q}",
+                           logs="{params.logs:q}", figures="{output.figures:q}", index="{output.html:q}",
+                           log="{log:q}")

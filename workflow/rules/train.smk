@@ -36,9 +36,9 @@ rule train:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "{params.launcher} train --experiment {wildcards.experiment:q} --seed {wildcards.seed:q} "
-        "--preset {params.preset:q} --root {params.root:q} --store {input.store:q} {params.init:q} --out {params.out:q} "
-        "--threads 1 > {log:q} 2>&1"
+        stages.train(launcher="{params.launcher}", experiment="{wildcards.experiment:q}", seed="{wildcards.seed:q}",
+                     preset="{params.preset:q}", root="{params.root:q}", store="{input.store:q}",
+                     init="{params.init:q}", out="{params.out:q}", log="{log:q}")
 
 
 rule evaluate:
@@ -69,5 +69,5 @@ rule evaluate:
     conda:
         "../envs/ctm.yaml"
     shell:
-        "ctm evaluate --experiment {wildcards.experiment:q} --preset {params.preset:q} --root {params.root:q} "
-        "--store {input.store:q} --run-dir {params.run:q} --threads 1 > {log:q} 2>&1"
+        stages.evaluate(experiment="{wildcards.experiment:q}", preset="{params.preset:q}", root="{params.root:q}",
+                        store="{input.store:q}", run_dir="{params.run:q}", log="{log:q}")

@@ -23,7 +23,8 @@ if STANDIN_WEIGHTS:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm standin-weights --backbone {params.backbone:q} --width {params.width:q} --out {output:q} > {log:q} 2>&1"
+            stages.standin_weights(backbone="{params.backbone:q}", width="{params.width:q}", out="{output:q}",
+                                   log="{log:q}")
 
 
 if WEIGHTS:
@@ -49,4 +50,4 @@ if WEIGHTS:
         conda:
             "../envs/ctm.yaml"
         shell:
-            "ctm download {params.url:q} --out {output:q} {params.check:q} > {log:q} 2>&1"
+            stages.download(urls="{params.url:q}", out="{output:q}", checks="{params.check:q}", log="{log:q}")

@@ -1,4 +1,4 @@
-"""`ctm download` (resumable, verified fetch of one URL) and `ctm extract` (safe zip/tar/RAR extraction)."""
+"""`ctm download`: the resumable, verified fetch of one file from the first of its mirrors that gives it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ctm.acquire.download import DownloadError, read_record
-from ctm.acquire.extract import WAIT_S, extract
+from ctm.acquire.extract import WAIT_S
 from ctm.acquire.mirrors import download_any
 from ctm.commands.numbers import count, nonnegative_seconds, positive
 
@@ -35,13 +35,6 @@ def _download(args: argparse.Namespace) -> dict:
             **{k: record[k] for k in ("sha256", "md5", "checked") if k in record}}
 
 
-def _extract(args: argparse.Namespace) -> dict:
-    paths = extract(Path(args.archive), Path(args.out), strip_components=args.strip_components,
-                    inner_rars=args.inner_rars, progress=not args.no_progress, max_ratio=args.max_ratio,
-                    wait_s=args.wait)
-    return {"archive": args.archive, "out": args.out, "paths": [str(p) for p in paths]}
-
-
 def register(sub: argparse._SubParsersAction, common) -> None:
     p = sub.add_parser("download", help="fetch a file (http, https, file://) with resume, retries and checksum check, "
                                         "from the first of its mirrors that gives it")
@@ -58,17 +51,3 @@ def register(sub: argparse._SubParsersAction, common) -> None:
                         "0: stop at once, naming that run")
     common(p)
     p.set_defaults(func=_download)
-
-    p = sub.add_parser("extract", help="extract a zip, tar(.gz) or RAR archive safely into a folder")
-    p.add_argument("archive")
-    p.add_argument("--out", required=True, help="folder to extract into")
-    p.add_argument("--strip-components", type=count, default=0, help="leading folders to drop, like tar's")
-    p.add_argument("--inner-rars", action="store_true",
-                   help="also extract the .rar files found at the top (HMDB-51's per-class RARs), in their place")
-    p.add_argument("--max-ratio", type=positive, default=100.0,
-                   help="refuse an archive whose entries declare more than this many times its size (default 100)")
-    p.add_argument("--wait", type=nonnegative_seconds, default=WAIT_S,
-                   help="seconds to wait for another run extracting into the same --out (default "
-                        f"{WAIT_S:g}); 0: stop at once, naming that run")
-    common(p)
-    p.set_defaults(func=_extract)

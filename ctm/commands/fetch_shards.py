@@ -1,5 +1,5 @@
-"""`ctm fetch-shards` (Kinetics clips from the CVDF mirror: ctm.acquire.cvdf_dataset) and `ctm link-clips` (clips
-already on disk: ctm.acquire.local_clips), for the datasets whose params.yaml `clips` name these sources."""
+"""`ctm fetch-shards`: Kinetics clips from the CVDF mirror's shards (ctm.acquire.cvdf_dataset), for the datasets whose
+params.yaml `clips` name that source. clips_context and clips_summary are also `ctm link-clips`'s."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ctm.errors import UserError
 from ctm.vocabulary import KINETICS_DATASETS, SUBSETS
 
 
-def _context(args: argparse.Namespace, source: str):
+def clips_context(args: argparse.Namespace, source: str):
     """(cfg, the dataset's ClipsSpec, root, downloads, remote, annotation rows of train and val)."""
     from ctm import paths
     from ctm.config import load_config
@@ -33,17 +33,17 @@ def _context(args: argparse.Namespace, source: str):
     return cfg, clips, root, downloads, paths.remote_dir(p, d), rows
 
 
-def _summary(dataset: str, root: Path, manifest) -> dict:
+def clips_summary(dataset: str, root: Path, manifest) -> dict:
     return {"dataset": dataset, "root": str(root), "clips": len(manifest),
             "status": dict(sorted(Counter(manifest["status"]).items()))}
 
 
 def _fetch_shards(args: argparse.Namespace) -> dict:
     from ctm.acquire import cvdf_dataset as cd
-    from ctm.acquire.prepare import resolve
+    from ctm.acquire.prepare import fill_remote
 
-    _, clips, root, downloads, remote, rows = _context(args, "cvdf")
-    lists = {s: resolve(u, remote) for s, u in clips.shard_lists.items() if args.subset in (None, s)}
+    _, clips, root, downloads, remote, rows = clips_context(args, "cvdf")
+    lists = {s: fill_remote(u, remote) for s, u in clips.shard_lists.items() if args.subset in (None, s)}
     if args.list_only:
         return {s: len(cd.fetch_list(url, downloads, s, progress=not args.no_progress)) for s, url in lists.items()}
     if args.index is not None:
@@ -55,19 +55,10 @@ def _fetch_shards(args: argparse.Namespace) -> dict:
             "clips": len(record["clips"]), "damaged": len(record["damaged"])}
     if args.manifest_only:
         counts = {s: len(cd.list_urls(url, downloads, s)) for s, url in lists.items()}
-        return _summary(args.dataset, root, cd.write_manifest(rows, root, cd.read_records(root, counts)))
+        return clips_summary(args.dataset, root, cd.write_manifest(rows, root, cd.read_records(root, counts)))
     manifest = cd.fetch_all(rows, root, downloads, lists, workers=args.workers, keep=clips.keep_shards,
                             progress=not args.no_progress)
-    return _summary(args.dataset, root, manifest)
-
-
-def _link_clips(args: argparse.Namespace) -> dict:
-    from ctm.acquire.local_clips import link_local
-    from ctm.acquire.prepare import resolve
-
-    _, clips, root, _, remote, rows = _context(args, "local")
-    folders = [Path(f) for f in args.folders] if args.folders else [Path(resolve(f, remote)) for f in clips.folders]
-    return _summary(args.dataset, root, link_local(rows, root, folders))
+    return clips_summary(args.dataset, root, manifest)
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -83,9 +74,3 @@ def register(sub: argparse._SubParsersAction, common: Callable[[argparse.Argumen
     p.add_argument("--workers", type=at_least_one, default=4, help="shards fetched side by side (default: 4)")
     common(p)
     p.set_defaults(func=_fetch_shards)
-    q = sub.add_parser("link-clips", help="Kinetics clips already on disk, linked into the dataset root")
-    q.add_argument("--dataset", required=True, choices=KINETICS_DATASETS)
-    q.add_argument("--root", help="dataset root holding the annotations (default: resources/<preset>/<dataset>)")
-    q.add_argument("--folders", nargs="+", help="folders holding the clips (default: params.yaml clips.folders)")
-    common(q)
-    q.set_defaults(func=_link_clips)
