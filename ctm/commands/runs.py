@@ -23,20 +23,21 @@ def _experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Conf
 
 
 def _train(args: argparse.Namespace) -> dict:
+    from ctm.engine.run import resolve_run
     from ctm.engine.train import train
 
     cfg, root, out, seed = _experiment_run(args, args.out)
-    parent = cfg.experiment(args.experiment).init
-    init = args.init_checkpoint or (parent and paths.checkpoint(cfg.preset_name, paths.run_name(parent, seed)))
-    return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
-                 store=args.store, force=args.force, seed=seed)
+    run = resolve_run(cfg, args.experiment, seed, out, parent_checkpoint=args.init_checkpoint)
+    return train(run, root, progress=not args.no_progress, store=args.store, force=args.force)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
     from ctm.engine.evaluate import evaluate
+    from ctm.engine.run import resolve_tested_run
 
-    cfg, root, run, _ = _experiment_run(args, args.run_dir)
-    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress, store=args.store)
+    cfg, root, run_dir, _ = _experiment_run(args, args.run_dir)
+    run, trained = resolve_tested_run(cfg, args.experiment, paths.checkpoint_in(run_dir))
+    return evaluate(run, trained, root, progress=not args.no_progress, store=args.store)
 
 
 def _aggregate(args: argparse.Namespace) -> dict:

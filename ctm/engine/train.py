@@ -22,11 +22,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ctm import cpu_kernels
-from ctm.config import Config, Limits, Recipe
+from ctm import cpu_kernels, paths
+from ctm.config import Limits, Recipe
 from ctm.data.clips import VideoClips
 from ctm.data.store import Store, open_store
-from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
+from ctm.engine.build import build_run_model, check_coverage, load_split, model_forward, to_device, why_missing
 from ctm.engine.checkpoints import finished_run, load_checkpoint, set_aside
 from ctm.engine.distributed import (
     World,
@@ -40,6 +40,7 @@ from ctm.engine.distributed import (
     sum_across,
 )
 from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
+from ctm.engine.run import Run
 from ctm.errors import MissingInputError
 from ctm.fileio import save_torch
 from ctm.progress import progress_bar
@@ -116,41 +117,37 @@ class _SigtermFlag:
         signal.signal(signal.SIGTERM, self.previous)
 
 
-def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
-          init_checkpoint: str | Path | None = None, store: str | Path | None = None, force: bool = False,
-          seed: int | None = None) -> dict:
-    """Train `experiment`'s run of `seed` (one of the preset's seeds; default the first) on the dataset under `root`;
-    write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
+def train(run: Run, root: str | Path, progress: bool = True, store: str | Path | None = None,
+          force: bool = False) -> dict:
+    """Train the run on the dataset under `root`; write checkpoint.pt and log.jsonl in its folder. Returns the
+    summary.
 
     `store`: the dataset's decoded store (`ctm decode`), read instead of the raw videos under `root`.
-    `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
-    Resumes from out_dir/resume.pt when it was written with the same params (one of other params is set aside);
+    A fine-tuning experiment (`init` in params.yaml) starts from `run.parent_checkpoint`.
+    Resumes from the folder's resume.pt when it was written with the same params (one of other params is set aside);
     a run already finished with the same params is not trained again unless `force`; raises Preempted on SIGTERM.
     """
-    world = init_world(use_cuda=cfg.preset.device != "cpu")
+    world = init_world(use_cuda=run.device != "cpu")
     try:
-        return _train(cfg, experiment, cfg.seed(seed), Path(root), Path(out_dir), world, progress and world.is_main,
-                      init_checkpoint, open_store(store) if store is not None else None, force)
+        return _train(run, Path(root), world, progress and world.is_main,
+                      open_store(store) if store is not None else None, force)
     finally:
         close_world(world)
 
 
-def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, world: World, progress: bool,
-           init_checkpoint: str | Path | None, store: Store | None, force: bool) -> dict:
-    exp = cfg.experiment(experiment)
-    recipe = cfg.recipe(exp, seed)
-    params = cfg.experiment_params(experiment, seed)
-    if exp.init is not None and init_checkpoint is None:
+def _train(run: Run, root: Path, world: World, progress: bool, store: Store | None, force: bool) -> dict:
+    exp, recipe, params, out_dir, experiment = run.spec, run.recipe, run.params, run.folder, run.experiment
+    if exp.init is not None and run.parent_checkpoint is None:
         raise MissingInputError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
-                               "(ctm train --init-checkpoint)")
+                                "(ctm train --init-checkpoint)")
     out_dir.mkdir(parents=True, exist_ok=True)
     done = None if force else finished_run(out_dir, params) if world.is_main else None
     if any_across(world, done is not None):
-        print(f"ctm train: {out_dir / 'checkpoint.pt'} is finished with these params: nothing to do "
+        print(f"ctm train: {run.checkpoint} is finished with these params: nothing to do "
               "(--force trains again)", file=sys.stderr)
         return done or {}
     if force and world.is_main:
-        for path in (out_dir / "checkpoint.pt", out_dir / "log.jsonl"):
+        for path in (run.checkpoint, paths.train_log_in(out_dir)):
             if path.exists():
                 set_aside(path, "is trained again (--force)")
     device, cuda = world.device, world.device.type == "cuda"
@@ -160,21 +157,21 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
         torch.use_deterministic_algorithms(True, warn_only=True)
 
     split, classes = load_split(exp.dataset, root, "train", store, exp.split)
-    check_coverage(cfg, exp, "train", split, why_missing(cfg, exp, root, store))
+    check_coverage(run, "train", split, why_missing(run, root, store))
     # from a store, clips stay uint8 until the device (model_forward normalises them there)
-    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
+    dataset = VideoClips(root, split.videos, run.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
                          store=store, uint8=store is not None)
-    model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)  # applies torch's CPU pins
+    model = build_run_model(run, len(classes), pretrained=exp.init is None)  # applies torch's CPU pins
     kernels = None if cuda else "pinned" if cpu_kernels.is_pinned(cpu_kernels.state()) else "unpinned"
-    fresh = init_from_checkpoint(model, init_checkpoint) if exp.init is not None else []
+    fresh = init_from_checkpoint(model, run.parent_checkpoint) if exp.init is not None else []
     frozen = partial_bn(model, fresh) if recipe.freeze_bn else []
     model.to(device)
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
                                 momentum=recipe.momentum, weight_decay=recipe.weight_decay, fused=cuda or None)
-    epochs, milestones = capped_schedule(recipe, cfg.preset.limits)
-    max_steps = cfg.preset.limits.steps_per_epoch if cfg.preset.limits is not None else None
+    epochs, milestones = capped_schedule(recipe, run.limits)
+    max_steps = run.limits.steps_per_epoch if run.limits is not None else None
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, recipe.lr_gamma)
     net = model
     if world.distributed:
@@ -186,7 +183,7 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
     forward = model_forward(net, cuda and recipe.compile, mode)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
 
-    log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
+    log_path, resume_path = paths.train_log_in(out_dir), paths.resume_state_in(out_dir)
     start_epoch, start_step, stats, lines = 0, 0, EpochStats(), []
     saved = load_checkpoint(resume_path, "resume state", RESUME_KEYS, device) if resume_path.exists() else None
     resumable = saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size
@@ -283,8 +280,8 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
 
     summary = {
         "experiment": experiment,
-        "seed": seed,
-        "preset": cfg.preset_name,
+        "seed": run.seed,
+        "preset": run.preset,
         "num_classes": len(classes),
         "num_train_videos": len(dataset),
         "num_train_missing": split.num_missing,
@@ -295,7 +292,7 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
     }
     if world.is_main:
         save_torch({"model": model.state_dict(), "classes": classes, "params": params, "summary": summary},
-                   out_dir / "checkpoint.pt")
+                   run.checkpoint)
         resume_path.unlink(missing_ok=True)
     barrier(world)
     return summary
