@@ -7,7 +7,8 @@ from ctm.cli import main
 from ctm.config import load_config
 from ctm.engine.build import load_split
 from ctm.engine.run import resolve_run
-from ctm.engine.train import EXIT_PREEMPTED, Preempted, epoch_batches, train
+from ctm.engine.train import EXIT_PREEMPTED, Preempted, train
+from ctm.engine.train_epoch import epoch_batches
 
 EXPERIMENT = "mk200_r50_ctm_res4x1"
 
@@ -96,9 +97,3 @@ def test_cli_exits_with_the_retry_code(setup, monkeypatch, tmp_path, sigterm_at)
                  str(base / "data"), "--out", str(tmp_path / "run"), "--threads", "1", "--no-progress"])
     assert code == EXIT_PREEMPTED
 
-
-def test_epoch_batches_depend_only_on_seed_and_epoch():
-    a = epoch_batches(23, 4, seed=0, epoch=3)
-    assert a == epoch_batches(23, 4, seed=0, epoch=3) != epoch_batches(23, 4, seed=0, epoch=4)
-    assert len(a) == 5 and all(len(b) == 4 for b in a) and len({i for b in a for i in b}) == 20
-    assert epoch_batches(3, 4, seed=0, epoch=0) == [epoch_batches(3, 4, seed=0, epoch=0)[0]]
