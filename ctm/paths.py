@@ -62,31 +62,61 @@ def tables_dir(preset: str) -> Path:
 REPORTS = Path("reports")
 
 # the files of a run directory
-CHECKPOINT, TRAIN_LOG, METRICS = "checkpoint.pt", "log.jsonl", "metrics.json"
+CHECKPOINT, TRAIN_LOG, RESUME_STATE, METRICS = "checkpoint.pt", "log.jsonl", "resume.pt", "metrics.json"
 PREDICTIONS, CONFUSION = "predictions.csv", "confusion.csv"
 
 
+def checkpoint_in(folder: Path) -> Path:
+    """A run folder's trained network: weights, classes, params and summary (`ctm train`)."""
+    return Path(folder) / CHECKPOINT
+
+
+def train_log_in(folder: Path) -> Path:
+    """A run folder's training log: one JSON line per epoch (`ctm train`)."""
+    return Path(folder) / TRAIN_LOG
+
+
+def resume_state_in(folder: Path) -> Path:
+    """A run folder's training state while the run is unfinished (ctm.engine.resume); gone once it finishes."""
+    return Path(folder) / RESUME_STATE
+
+
+def metrics_in(folder: Path) -> Path:
+    """A run folder's test metrics (`ctm evaluate`), or a cell folder's aggregate (`ctm aggregate`)."""
+    return Path(folder) / METRICS
+
+
+def predictions_in(folder: Path) -> Path:
+    """A run folder's prediction per test video (`ctm evaluate`)."""
+    return Path(folder) / PREDICTIONS
+
+
+def confusion_in(folder: Path) -> Path:
+    """A run folder's confusion matrix over the test videos (`ctm evaluate`)."""
+    return Path(folder) / CONFUSION
+
+
 def checkpoint(preset: str, experiment: str) -> Path:
-    return run_dir(preset, experiment) / CHECKPOINT
+    return checkpoint_in(run_dir(preset, experiment))
 
 
 def train_log(preset: str, experiment: str) -> Path:
     """One JSON line per epoch (`ctm train`)."""
-    return run_dir(preset, experiment) / TRAIN_LOG
+    return train_log_in(run_dir(preset, experiment))
 
 
 def metrics(preset: str, name: str) -> Path:
     """A run's test metrics (`ctm evaluate`), or a cell's mean over its seeds (and a group's over its 3 splits:
     `ctm aggregate`)."""
-    return run_dir(preset, name) / METRICS
+    return metrics_in(run_dir(preset, name))
 
 
 def predictions(preset: str, experiment: str) -> Path:
-    return run_dir(preset, experiment) / PREDICTIONS
+    return predictions_in(run_dir(preset, experiment))
 
 
 def confusion(preset: str, experiment: str) -> Path:
-    return run_dir(preset, experiment) / CONFUSION
+    return confusion_in(run_dir(preset, experiment))
 
 
 def downloaded_file(preset: str, dataset: str, name: str) -> Path:

@@ -32,9 +32,9 @@ def tiny_params() -> dict:
 @pytest.fixture
 def sigterm_at():
     """sigterm_at(monkeypatch, epoch, batch): deliver a real SIGTERM to this process after `batch` (1-based) of
-    `epoch` (0-based) has been drawn by ctm.engine.train."""
+    `epoch` (0-based) has been drawn by ctm.engine.train_epoch."""
 
-    import ctm.engine.train as train_module
+    import ctm.engine.train_epoch as train_module
 
     def arm(monkeypatch, epoch: int, batch: int) -> None:
         real = train_module.progress_bar

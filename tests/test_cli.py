@@ -100,11 +100,13 @@ def test_expected_errors_keep_their_old_bases():
     from ctm.config import ConfigError
     from ctm.data.store import NotInStoreError, StoreError
     from ctm.engine.aggregate import AggregateError
+    from ctm.engine.checkpoints import CheckpointError, StaleCheckpointError
     from ctm.report.cells import ReportError
 
     for error, base in [(ConfigError, ValueError), (DownloadError, RuntimeError), (ExtractError, RuntimeError),
                         (StoreError, ValueError), (NotInStoreError, KeyError), (AggregateError, ValueError),
-                        (ReportError, ValueError), (MissingInputError, FileNotFoundError)]:
+                        (ReportError, ValueError), (MissingInputError, FileNotFoundError),
+                        (CheckpointError, RuntimeError), (StaleCheckpointError, RuntimeError)]:
         assert issubclass(error, UserError) and issubclass(error, base), error
     assert str(NotInStoreError("'a.mp4' is not in the store")) == "'a.mp4' is not in the store"  # not repr'd
 
@@ -117,3 +119,49 @@ def test_model_info_prints_json_only_when_asked(capsys):
     assert cli.main(["model-info", "--experiment", "mk200_r50_tsn", *params]) == 0
     out = capsys.readouterr().out
     assert out.startswith("experiment") and "null" not in out and "mk200_r50_tsn" in out
+
+
+def engine_calls(monkeypatch, module: str, name: str) -> list[tuple]:
+    """Replace ctm.engine.<module>.<name> by a recorder of its arguments (the verbs import it when they run)."""
+    import importlib
+
+    calls = []
+    monkeypatch.setattr(importlib.import_module(f"ctm.engine.{module}"), name,
+                        lambda *args, **kwargs: calls.append((args, kwargs)) or {})
+    return calls
+
+
+def test_train_hands_the_engine_the_run_of_its_flags(monkeypatch, tmp_path):
+    from ctm import paths
+
+    calls = engine_calls(monkeypatch, "train", "train")
+    params = ["--params", str(REPO / "params.yaml"), "--no-progress"]
+    assert cli.main(["train", "--experiment", "ucf101_s2_r101_tsn", "--seed", "1", "--store", "s", *params]) == 0
+    (run, root), kwargs = calls[-1]
+    assert (run.experiment, run.seed, run.recipe.seed, run.preset) == ("ucf101_s2_r101_tsn", 1, 1, "embedded")
+    assert run.folder == paths.run_dir("embedded", "ucf101_s2_r101_tsn/seed1")
+    assert run.parent_checkpoint == paths.checkpoint("embedded", "k600_r101_tsn/seed1")
+    assert root == paths.dataset_root("embedded", "ucf101")
+    assert kwargs == {"progress": False, "store": "s", "force": False}
+    assert cli.main(["train", "--experiment", "ucf101_s2_r101_tsn", "--out", str(tmp_path), "--init-checkpoint",
+                     "p.pt", "--root", "r", "--force", *params]) == 0
+    (run, root), kwargs = calls[-1]
+    assert (run.seed, run.folder, run.parent_checkpoint, root, kwargs["force"]) == (0, tmp_path, Path("p.pt"),
+                                                                                    Path("r"), True)
+
+
+def test_evaluate_tests_the_run_its_checkpoint_was_trained_as(monkeypatch, tmp_path):
+    """--run-dir holding seed 1's checkpoint, no --seed: the run of seed 1 (the checkpoint's), not of the first."""
+    import torch
+
+    from ctm.config import load_config
+
+    cfg = load_config(REPO / "params.yaml")
+    torch.save({"model": {}, "classes": [], "params": cfg.experiment_params("mk200_r50_tsn", 1), "summary": {}},
+               tmp_path / "checkpoint.pt")
+    calls = engine_calls(monkeypatch, "evaluate", "evaluate")
+    assert cli.main(["evaluate", "--experiment", "mk200_r50_tsn", "--run-dir", str(tmp_path), "--root", "r",
+                     "--params", str(REPO / "params.yaml"), "--no-progress"]) == 0
+    (run, trained, root), kwargs = calls[-1]
+    assert (run.seed, run.folder, run.checkpoint, root) == (1, tmp_path, tmp_path / "checkpoint.pt", Path("r"))
+    assert trained["params"] == run.params and kwargs == {"progress": False, "store": None}

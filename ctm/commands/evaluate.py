@@ -6,15 +6,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ctm import paths
 from ctm.commands.numbers import count
 from ctm.commands.train import experiment_run
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
     from ctm.engine.evaluate import evaluate
+    from ctm.engine.run import resolve_tested_run
 
-    cfg, root, run, _ = experiment_run(args, args.run_dir)
-    return evaluate(cfg, args.experiment, root, run, progress=not args.no_progress, store=args.store)
+    cfg, root, run_dir, _ = experiment_run(args, args.run_dir)
+    run, trained = resolve_tested_run(cfg, args.experiment, paths.checkpoint_in(run_dir))
+    return evaluate(run, trained, root, progress=not args.no_progress, store=args.store)
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:

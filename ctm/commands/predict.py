@@ -6,15 +6,21 @@ import argparse
 from pathlib import Path
 
 from ctm.commands.numbers import at_least_one
+from ctm.errors import MissingInputError
 
 
 def _predict(args: argparse.Namespace) -> dict:
     from ctm.config import load_config
     from ctm.engine.predict import checkpoint_experiment, predict
+    from ctm.engine.run import resolve_tested_run
 
     preset, experiment = checkpoint_experiment(Path(args.checkpoint))
     cfg = load_config(args.params, args.preset or preset)
-    return predict(cfg, experiment, args.checkpoint, args.video, args.top)
+    video = Path(args.video)
+    if not video.is_file():
+        raise MissingInputError(f"{video}: no such video file")
+    run, trained = resolve_tested_run(cfg, experiment, args.checkpoint)
+    return predict(run, trained, video, args.top)
 
 
 def register(sub: argparse._SubParsersAction, common) -> None:

@@ -22,13 +22,12 @@ def experiment_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Confi
 
 
 def _train(args: argparse.Namespace) -> dict:
+    from ctm.engine.run import resolve_run
     from ctm.engine.train import train
 
     cfg, root, out, seed = experiment_run(args, args.out)
-    parent = cfg.experiment(args.experiment).init
-    init = args.init_checkpoint or (parent and paths.checkpoint(cfg.preset_name, paths.run_name(parent, seed)))
-    return train(cfg, args.experiment, root, out, progress=not args.no_progress, init_checkpoint=init,
-                 store=args.store, force=args.force, seed=seed)
+    run = resolve_run(cfg, args.experiment, seed, out, parent_checkpoint=args.init_checkpoint)
+    return train(run, root, progress=not args.no_progress, store=args.store, force=args.force)
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:

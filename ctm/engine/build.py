@@ -1,4 +1,4 @@
-"""Build a run's model and data from the typed config, identically for training and evaluation."""
+"""Build a run's model and data from its resolved `Run`, identically for training and evaluation."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ctm import cpu_kernels, paths
-from ctm.acquire.prepare import fill_remote
+from ctm import cpu_kernels
 from ctm.config import Config, Experiment
 from ctm.data.annotations import dataset_classes, read_annotations
 from ctm.data.store import Store
 from ctm.data.video_clips import normalise_uint8, split_available
+from ctm.engine.run import Run, resolve_run
 from ctm.errors import MissingInputError
 from ctm.models import CTMNet
 from ctm.models.cost import model_cost
@@ -23,19 +23,13 @@ from ctm.models.pretrained import load_pretrained
 from ctm.vocabulary import BACKBONES, COMPILE_MODES
 
 
-def weights_spec(cfg: Config, exp: Experiment) -> str | None:
-    """The experiment's backbone weights (`model.pretrained`) with `{remote}` filled in (a stand-in's host folder)."""
-    spec = cfg.pretrained(exp)
-    return None if spec is None else fill_remote(spec, paths.weights_remote_dir(cfg.preset_name))
-
-
-def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:
-    """The experiment's network; with `pretrained`, its backbone starts from the ImageNet weights that
-    `model.pretrained` names for it (if any), fetched into (or found in) the preset's weights folder. On a CPU preset
-    torch's side of the pinned CPU kernels is applied first (oneDNN off, one thread: ctm.cpu_kernels)."""
-    if cfg.preset.device == "cpu":
+def build_run_model(run: Run, num_classes: int, pretrained: bool = False) -> CTMNet:
+    """The run's network; with `pretrained`, its backbone starts from the ImageNet weights that `model.pretrained`
+    names for it (if any), fetched into (or found in) the preset's weights folder. On a CPU preset torch's side of the
+    pinned CPU kernels is applied first (oneDNN off, one thread: ctm.cpu_kernels)."""
+    if run.device == "cpu":
         cpu_kernels.apply_to_torch()
-    m, i = cfg.preset.model, cfg.preset.input
+    m, i, exp = run.model, run.input, run.spec
     model = CTMNet(
         depth=BACKBONES[exp.backbone],
         num_classes=num_classes,
@@ -50,10 +44,15 @@ def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool
         zero_init_residual=m.zero_init_residual,
         path_gamma_init=m.path_gamma_init,
     )
-    spec = weights_spec(cfg, exp) if pretrained else None
-    if spec is not None:
-        load_pretrained(model, spec, cache=paths.weights_dir(cfg.preset_name))
+    if pretrained and run.pretrained is not None:
+        load_pretrained(model, run.pretrained, cache=run.weights_dir)
     return model
+
+
+def build_model(cfg: Config, exp: Experiment, num_classes: int, pretrained: bool = False) -> CTMNet:
+    """The experiment's network under `cfg` (for those holding a Config: the cost tables, the benchmarks): that of
+    its run, `build_run_model`."""
+    return build_run_model(resolve_run(cfg, exp.name), num_classes, pretrained)
 
 
 def experiment_cost(cfg: Config, name: str, num_classes: int) -> dict[str, float]:
@@ -88,31 +87,32 @@ def load_split(dataset: str, root: str | Path, subset: str, store: Store | None 
     return Split(present, len(missing)), names
 
 
-def why_missing(cfg: Config, exp: Experiment, root: str | Path, store: Store | None) -> Path:
+def why_missing(run: Run, root: str | Path, store: Store | None) -> Path:
     """The file that says why a video is missing: the clips manifest of a Kinetics dataset, else the store's."""
-    if cfg.dataset(exp.dataset).clips is not None:
+    if run.dataset.clips is not None:
         return Path(root) / "videos_manifest.csv"
     return Path(store.root) / "manifest.csv" if store is not None else Path(root)
 
 
-def check_coverage(cfg: Config, exp: Experiment, subset: str, split: Split, manifest: Path) -> None:
+def check_coverage(run: Run, subset: str, split: Split, manifest: Path) -> None:
     """Refuse a subset holding fewer videos than `min_coverage` of the paper's count (of those listed, on a
     synthetic stand-in or where the paper gives none): the error names the counts and the manifest that says why
     each missing video is missing."""
     from ctm.report.paper import paper_videos
 
+    exp = run.spec
     listed = len(split.videos) + split.num_missing
     reference, of = listed, "listed"
-    if cfg.dataset(exp.dataset).source != "synthetic":
+    if run.dataset.source != "synthetic":
         train, evaluation = paper_videos(exp.dataset, [exp.split])
         paper = train if subset == "train" else evaluation
         if paper:
             reference, of = paper, "the paper's"
-    need = math.ceil(cfg.preset.min_coverage * reference)
+    need = math.ceil(run.min_coverage * reference)
     if len(split.videos) < need:
         raise MissingInputError(
             f"{exp.dataset} {subset}: {len(split.videos):,} videos present of {listed:,} listed, fewer than "
-            f"presets.{cfg.preset_name}.min_coverage = {cfg.preset.min_coverage:g} of {of} {reference:,} ({need:,}); "
+            f"presets.{run.preset}.min_coverage = {run.min_coverage:g} of {of} {reference:,} ({need:,}); "
             f"{manifest} says why each is missing: fetch the missing ones again, or lower min_coverage in params.yaml")
 
 
@@ -130,7 +130,7 @@ def shallow_fallback_messages() -> bool:
     "Creating implicit fallback for: <op> <args>" for every custom op without a lowering (ctm::tcc_*, the folded
     convolutions) whether or not the message is logged, and an argument's string is its whole upstream IR printed as
     a tree: minutes for an op deep in ResNet-101. Every test compile interrupted in the rehearsal on torch 2.11 was in
-    that formatting (docs/rehearsal_run.md). The patch names the arguments' types instead; only the message changes."""
+    that formatting (reports/rehearsal.md). The patch names the arguments' types instead; only the message changes."""
     import inspect
 
     from torch._inductor import exc, graph
@@ -149,7 +149,7 @@ def model_forward(net: torch.nn.Module, compile_model: bool = False, mode: str =
     """`forward(clips) -> logits` for loader batches on the device: normalises uint8 clips (ImageNet statistics),
     then runs `net`. With `compile_model`, the whole function is one torch.compile graph in `mode`, so the uint8 ->
     float conversion and normalisation fuse with the first layer's input cast ("reduce-overhead" adds CUDA graphs).
-    (Inductor's weight freezing for inference made testing slower on the H100: docs/performance_changes.md.)"""
+    (Inductor's weight freezing for inference made testing slower on the H100: reports/performance.md.)"""
     if mode not in COMPILE_MODES:
         raise ValueError(f"compile mode must be one of {COMPILE_MODES}, got {mode!r}")
 

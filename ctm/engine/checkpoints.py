@@ -12,11 +12,18 @@ from pathlib import Path
 
 import torch
 
+from ctm import paths
 from ctm.errors import MissingInputError, UserError
+
+TRAINED_KEYS = ("model", "classes", "params", "summary")  # a finished run's checkpoint.pt
 
 
 class CheckpointError(UserError, RuntimeError):
     """A checkpoint or resume file cannot be read; the message names the file and what to do."""
+
+
+class StaleCheckpointError(UserError, RuntimeError):
+    """The checkpoint was trained with other parameters than params.yaml now gives."""
 
 
 def load_checkpoint(path: str | Path, what: str, keys: tuple[str, ...], map_location="cpu") -> dict:
@@ -54,14 +61,14 @@ def set_aside(path: Path, why: str) -> Path:
 def finished_run(out_dir: Path, params: dict) -> dict | None:
     """The summary of a finished run in `out_dir` (checkpoint.pt written with `params`, no resume.pt pending), or
     None. A checkpoint of other params is set aside with its log.jsonl before a new run overwrites them."""
-    checkpoint = out_dir / "checkpoint.pt"
+    checkpoint = paths.checkpoint_in(out_dir)
     if not checkpoint.is_file():
         return None
     state = load_checkpoint(checkpoint, "checkpoint", ("params", "summary"))
-    if state["params"] == params and not (out_dir / "resume.pt").exists():
+    if state["params"] == params and not paths.resume_state_in(out_dir).exists():
         return state["summary"]
     if state["params"] != params:
-        for path in (checkpoint, out_dir / "log.jsonl"):
+        for path in (checkpoint, paths.train_log_in(out_dir)):
             if path.exists():
                 set_aside(path, "was written with other params than params.yaml gives now")
     return None

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ctm.config import Config
+from ctm import paths
 from ctm.data.store import open_store
 from ctm.data.video_clips import VideoClips, VideoDecodeError
-from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
-from ctm.engine.checkpoints import load_checkpoint
+from ctm.engine.build import build_run_model, check_coverage, load_split, model_forward, to_device, why_missing
+from ctm.engine.checkpoints import StaleCheckpointError
 from ctm.engine.metrics import (
     average_views,
     bootstrap_interval,
@@ -20,7 +20,7 @@ from ctm.engine.metrics import (
     top1_summary,
     topk_correct,
 )
-from ctm.errors import MissingInputError, UserError
+from ctm.engine.run import Run
 from ctm.fileio import atomic_write, save_json
 from ctm.models.folded import fold_for_inference
 from ctm.progress import progress_bar
@@ -54,10 +54,6 @@ def balanced_subset(videos: pd.DataFrame, count: int | None) -> pd.DataFrame:
     return videos.iloc[sorted(keep)]
 
 
-class StaleCheckpointError(UserError, RuntimeError):
-    """The checkpoint was trained with other parameters than params.yaml now gives."""
-
-
 @torch.no_grad()
 def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.device,
                   amp: bool = False) -> torch.Tensor:
@@ -68,60 +64,51 @@ def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.de
         return torch.cat([forward(to_device(chunk, device)).float() for chunk in views.split(max_views)])
 
 
-def testing_network(cfg: Config, experiment: str, checkpoint: Path):
-    """The trained network of `checkpoint` as it is tested: checked against params.yaml, on the GPU if there is one,
-    channels_last, BN folded and compiled as the preset and recipe say. Returns (forward, checkpoint dict, experiment,
-    recipe, device); `forward` maps (V, T, 3, S, S) views, uint8 or normalised, to (V, K) logits."""
-    ckpt = load_checkpoint(checkpoint, "checkpoint", ("model", "classes", "params", "summary"))
-    seed = ckpt["params"].get("recipe", {}).get("seed")  # the run's seed: which of the preset's runs it is
-    if seed not in cfg.seeds:
-        raise StaleCheckpointError(f"{checkpoint} was trained with seed {seed}, which is not one of preset "
-                                   f"{cfg.preset_name!r}'s seeds {cfg.seeds} now; retrain it")
-    expected = cfg.experiment_params(experiment, seed)
-    trained = {k: v for k, v in ckpt["params"].items() if k != "test"}
-    if trained != {k: v for k, v in expected.items() if k != "test"}:
+def testing_network(run: Run, trained: dict):
+    """The trained network of the run's checkpoint (`trained`: its contents) as it is tested: checked against
+    params.yaml, on the GPU if there is one, channels_last, BN folded and compiled as the preset and recipe say.
+    Returns (forward, device); `forward` maps (V, T, 3, S, S) views, uint8 or normalised, to (V, K) logits."""
+    recorded = {k: v for k, v in trained["params"].items() if k != "test"}
+    if recorded != {k: v for k, v in run.params.items() if k != "test"}:
         raise StaleCheckpointError(
-            f"{checkpoint} was trained with other parameters than params.yaml gives for "
-            f"{experiment!r} now; retrain it (snakemake reruns it by itself)"
+            f"{run.checkpoint} was trained with other parameters than params.yaml gives for "
+            f"{run.experiment!r} now; retrain it (snakemake reruns it by itself)"
         )
-    exp = cfg.experiment(experiment)
-    device = torch.device("cuda" if cfg.preset.device != "cpu" and torch.cuda.is_available() else "cpu")
-    model = build_model(cfg, exp, len(ckpt["classes"]))
-    model.load_state_dict(ckpt["model"])
+    device = torch.device("cuda" if run.device != "cpu" and torch.cuda.is_available() else "cpu")
+    model = build_run_model(run, len(trained["classes"]))
+    model.load_state_dict(trained["model"])
     model.to(device).eval()
-    recipe = cfg.recipe(exp, seed)
+    recipe = run.recipe
     if device.type == "cuda" and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
-    if device.type == "cuda" and cfg.preset.test.fold_bn:
+    if device.type == "cuda" and run.test.fold_bn:
         model = fold_for_inference(model)
     forward = model_forward(model, device.type == "cuda" and recipe.compile, recipe.compile_mode)
-    return forward, ckpt, exp, recipe, device
+    return forward, device
 
 
-def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path, progress: bool = True,
+def evaluate(run: Run, trained: dict, root: str | Path, progress: bool = True,
              store: str | Path | None = None) -> dict:
-    """Test run_dir/checkpoint.pt on the validation (Kinetics) or test (UCF-101, HMDB-51) videos; write
-    run_dir/{metrics.json, predictions.csv, confusion.csv}. `store`: read the decoded store instead of raw videos."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "checkpoint.pt").is_file():
-        raise MissingInputError(f"{run_dir / 'checkpoint.pt'}: no checkpoint; train first "
-                               f"(ctm train --experiment {experiment}, or snakemake all_tables)")
-    forward, ckpt, exp, recipe, device = testing_network(cfg, experiment, run_dir / "checkpoint.pt")
+    """Test the run's checkpoint (`trained`: its contents; ctm.engine.run.resolve_tested_run gives both) on the
+    validation (Kinetics) or test (UCF-101, HMDB-51) videos; write metrics.json, predictions.csv and confusion.csv in
+    the run folder. `store`: read the decoded store instead of raw videos."""
+    forward, device = testing_network(run, trained)
+    exp, recipe = run.spec, run.recipe
 
     opened = open_store(store) if store is not None else None
     split, classes = load_split(exp.dataset, root, "eval", opened, exp.split)
-    check_coverage(cfg, exp, "eval", split, why_missing(cfg, exp, root, opened))
-    if classes != ckpt["classes"]:
-        raise StaleCheckpointError(f"{run_dir / 'checkpoint.pt'}: its classes differ from the dataset's under {root}")
-    test = cfg.preset.test
-    limits = cfg.preset.limits
+    check_coverage(run, "eval", split, why_missing(run, root, opened))
+    if classes != trained["classes"]:
+        raise StaleCheckpointError(f"{run.checkpoint}: its classes differ from the dataset's under {root}")
+    test = run.test
+    limits = run.limits
     videos = balanced_subset(split.videos, limits.test_videos if limits is not None else None)
-    dataset = SkipUndecodable(VideoClips(root, videos, cfg.preset.input, "test", test=test, store=opened,
+    dataset = SkipUndecodable(VideoClips(root, videos, run.input, "test", test=test, store=opened,
                                          uint8=opened is not None))
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=recipe.num_workers,
                                          collate_fn=lambda item: item)
     rows, all_scores, skipped = [], [], []
-    for index, (views, label, error) in enumerate(progress_bar(loader, desc=f"{experiment} test",
+    for index, (views, label, error) in enumerate(progress_bar(loader, desc=f"{run.experiment} test",
                                                                disable=not progress, unit="video")):
         video = dataset.clips.videos[index]
         if views is None:
@@ -141,9 +128,9 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
     confusion = confusion_matrix(labels, preds, len(classes))
     low, high = bootstrap_interval(correct)
     metrics = {
-        "experiment": experiment,
+        "experiment": run.experiment,
         "seed": recipe.seed,
-        "preset": cfg.preset_name,
+        "preset": run.preset,
         **top1_summary(int(correct.sum()), len(predictions)),
         "top5": 100 * float(topk_correct(torch.stack(all_scores), labels, 5).float().mean()),
         "top1_bootstrap_ci": [low, high],
@@ -151,15 +138,17 @@ def evaluate(cfg: Config, experiment: str, root: str | Path, run_dir: str | Path
         "num_val_missing": split.num_missing,
         "num_val_skipped": len(skipped),
         "skipped": skipped,
-        "num_train_videos": ckpt["summary"]["num_train_videos"],
-        "num_train_missing": ckpt["summary"]["num_train_missing"],
+        "num_train_videos": trained["summary"]["num_train_videos"],
+        "num_train_missing": trained["summary"]["num_train_missing"],
         **({"num_val_capped": len(split.videos) - len(videos)} if limits is not None else {}),
         "views_per_video": test.num_clips * test.num_crops,
         "averaging": test.averaging,
-        "reduction": cfg.preset.model.reduction,
+        "reduction": run.model.reduction,
     }
     confusion_df = pd.DataFrame(confusion.numpy(), index=classes, columns=classes)
-    atomic_write(run_dir / "confusion.csv", lambda tmp: confusion_df.to_csv(tmp, index_label="label/prediction"))
-    atomic_write(run_dir / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False, float_format="%.6f"))
-    save_json(metrics, run_dir / "metrics.json")
+    atomic_write(paths.confusion_in(run.folder),
+                 lambda tmp: confusion_df.to_csv(tmp, index_label="label/prediction"))
+    atomic_write(paths.predictions_in(run.folder),
+                 lambda tmp: predictions.to_csv(tmp, index=False, float_format="%.6f"))
+    save_json(metrics, paths.metrics_in(run.folder))
     return metrics

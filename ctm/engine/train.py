@@ -2,93 +2,40 @@
 
 One command for every layout: `ctm train ...` on one device, `torchrun --nproc_per_node=N -m ctm.cli train ...` on N
 (ctm.engine.distributed: the global batch stays the recipe's, with gradient accumulation where the devices are fewer).
-Every epoch ends with an atomic `resume.pt` in the run folder (model, optimiser, schedule, position); SIGTERM (a SLURM
-preemption, a kill from the workflow) writes one at the current step and the run exits with EXIT_PREEMPTED. Started
-again with the same params, the run resumes there and ends with the same weights as an uninterrupted run (on CPU, bit
-for bit: the batch order, the augmentation and the dropout masks depend only on (seed, epoch, step, position)).
-On CUDA the recipe adds bf16 autocast, channels_last and optionally torch.compile.
+Every epoch ends with an atomic `resume.pt` in the run folder (ctm.engine.resume); SIGTERM (a SLURM preemption, a kill
+from the workflow) writes one at the current step and the run exits with EXIT_PREEMPTED. Started again with the same
+params, the run resumes there and ends with the same weights as an uninterrupted run (on CPU, bit for bit:
+ctm.engine.train_epoch). On CUDA the recipe adds bf16 autocast, channels_last and optionally torch.compile.
+
+This module builds what the run trains with and runs its epochs (train_epoch) with their records (run_records).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import signal
 import sys
-import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from ctm import cpu_kernels
-from ctm.config import Config, Limits, Recipe
+from ctm import cpu_kernels, paths
+from ctm.config import Limits, Recipe
 from ctm.data.store import Store, open_store
 from ctm.data.video_clips import VideoClips
-from ctm.engine.build import build_model, check_coverage, load_split, model_forward, to_device, why_missing
-from ctm.engine.checkpoints import finished_run, load_checkpoint, set_aside
-from ctm.engine.distributed import (
-    World,
-    accumulation_steps,
-    any_across,
-    barrier,
-    close_world,
-    init_world,
-    micro_batch_seed,
-    micro_batches,
-    sum_across,
-)
-from ctm.engine.finetune import init_from_checkpoint, partial_bn, train_mode
+from ctm.engine.build import Split, build_run_model, check_coverage, load_split, model_forward, why_missing
+from ctm.engine.checkpoints import finished_run, set_aside
+from ctm.engine.distributed import World, accumulation_steps, any_across, barrier, close_world, init_world
+from ctm.engine.finetune import init_from_checkpoint, partial_bn
+from ctm.engine.resume import EpochStats, SigtermFlag, restore_resume_point, save_resume_state
+from ctm.engine.run import Run
+from ctm.engine.run_records import append_log, epoch_record, save_trained, start_log
+from ctm.engine.train_epoch import Training, train_one_epoch
 from ctm.errors import MissingInputError
-from ctm.fileio import save_torch
-from ctm.progress import progress_bar
 
-RESUME_KEYS = ("params", "model", "optimizer", "scheduler", "epoch", "batch", "stats")
 EXIT_PREEMPTED = 75  # EX_TEMPFAIL: run the same command again to resume (Snakemake `retries`, SLURM requeue)
 
 
 class Preempted(RuntimeError):
     """SIGTERM arrived; the run's state is saved in resume.pt."""
-
-
-@dataclass
-class EpochStats:
-    """This process's running sums over the epoch (summed over processes for the log)."""
-
-    seen: int = 0
-    correct: int = 0
-    loss_sum: float = 0.0
-    data_time: float = 0.0
-    elapsed: float = 0.0
-
-
-class _DeviceSums:
-    """Loss and correct-prediction sums kept on the device, so a GPU step does not wait for `.item()`; `fold` reads
-    them back (one host sync) into EpochStats. Folded after every micro-batch on CPU, the arithmetic is that of adding
-    each micro-batch's `loss * n` to the stats directly."""
-
-    def __init__(self, device: torch.device):
-        self.sums = torch.zeros(2, dtype=torch.float64, device=device)
-
-    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        correct = (logits.argmax(1) == labels).sum()
-        self.sums += torch.stack([loss.detach().double() * labels.numel(), correct.double()])
-
-    def fold(self, stats: EpochStats) -> None:
-        loss_sum, correct = self.sums.tolist()
-        self.sums.zero_()
-        stats.loss_sum += loss_sum
-        stats.correct += int(correct)
-
-
-def epoch_batches(num_videos: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The epoch's global batches of video indices: a permutation seeded by (seed, epoch); an incomplete last batch
-    is dropped (unless the whole set is smaller than one batch)."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(num_videos, generator=generator).tolist()
-    usable = num_videos - num_videos % batch_size if num_videos >= batch_size else num_videos
-    return [order[i : i + batch_size] for i in range(0, usable, batch_size)]
 
 
 def capped_schedule(recipe: Recipe, limits: Limits | None) -> tuple[int, list[int]]:
@@ -101,58 +48,94 @@ def capped_schedule(recipe: Recipe, limits: Limits | None) -> tuple[int, list[in
     return cap, [max(1, round(m * cap / recipe.epochs)) for m in recipe.lr_milestones]
 
 
-class _SigtermFlag:
-    """Within the block, SIGTERM sets `.raised` instead of killing the process."""
-
-    def __enter__(self) -> _SigtermFlag:
-        self.raised = False
-        self.previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.raised = True
-
-    def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGTERM, self.previous)
-
-
-def train(cfg: Config, experiment: str, root: str | Path, out_dir: str | Path, progress: bool = True,
-          init_checkpoint: str | Path | None = None, store: str | Path | None = None, force: bool = False,
-          seed: int | None = None) -> dict:
-    """Train `experiment`'s run of `seed` (one of the preset's seeds; default the first) on the dataset under `root`;
-    write out_dir/{checkpoint.pt, log.jsonl}. Returns the summary.
+def train(run: Run, root: str | Path, progress: bool = True, store: str | Path | None = None,
+          force: bool = False) -> dict:
+    """Train the run on the dataset under `root`; write checkpoint.pt and log.jsonl in its folder. Returns the
+    summary.
 
     `store`: the dataset's decoded store (`ctm decode`), read instead of the raw videos under `root`.
-    `init_checkpoint`: the parent's checkpoint.pt when the experiment fine-tunes another (`init` in params.yaml).
-    Resumes from out_dir/resume.pt when it was written with the same params (one of other params is set aside);
+    A fine-tuning experiment (`init` in params.yaml) starts from `run.parent_checkpoint`.
+    Resumes from the folder's resume.pt when it was written with the same params (one of other params is set aside);
     a run already finished with the same params is not trained again unless `force`; raises Preempted on SIGTERM.
     """
-    world = init_world(use_cuda=cfg.preset.device != "cpu")
+    world = init_world(use_cuda=run.device != "cpu")
     try:
-        return _train(cfg, experiment, cfg.seed(seed), Path(root), Path(out_dir), world, progress and world.is_main,
-                      init_checkpoint, open_store(store) if store is not None else None, force)
+        return _train(run, Path(root), world, progress and world.is_main,
+                      open_store(store) if store is not None else None, force)
     finally:
         close_world(world)
 
 
-def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, world: World, progress: bool,
-           init_checkpoint: str | Path | None, store: Store | None, force: bool) -> dict:
-    exp = cfg.experiment(experiment)
-    recipe = cfg.recipe(exp, seed)
-    params = cfg.experiment_params(experiment, seed)
-    if exp.init is not None and init_checkpoint is None:
-        raise MissingInputError(f"experiment {experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
-                               "(ctm train --init-checkpoint)")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    done = None if force else finished_run(out_dir, params) if world.is_main else None
+def _train(run: Run, root: Path, world: World, progress: bool, store: Store | None, force: bool) -> dict:
+    exp = run.spec
+    if exp.init is not None and run.parent_checkpoint is None:
+        raise MissingInputError(f"experiment {run.experiment} fine-tunes {exp.init}: pass its checkpoint.pt "
+                                "(ctm train --init-checkpoint)")
+    run.folder.mkdir(parents=True, exist_ok=True)
+    done = None if force else finished_run(run.folder, run.params) if world.is_main else None
     if any_across(world, done is not None):
-        print(f"ctm train: {out_dir / 'checkpoint.pt'} is finished with these params: nothing to do "
+        print(f"ctm train: {run.checkpoint} is finished with these params: nothing to do "
               "(--force trains again)", file=sys.stderr)
         return done or {}
     if force and world.is_main:
-        for path in (out_dir / "checkpoint.pt", out_dir / "log.jsonl"):
+        for path in (run.checkpoint, paths.train_log_in(run.folder)):
             if path.exists():
                 set_aside(path, "is trained again (--force)")
+    training, split, classes, fresh = build_training(run, root, world, store)
+    kernels = None if world.device.type == "cuda" else (
+        "pinned" if cpu_kernels.is_pinned(cpu_kernels.state()) else "unpinned")
+    point = restore_resume_point(run, world, training.model, training.optimizer, training.scheduler)
+    start_log(training, point.log_lines)
+
+    def save_state(epoch: int, step: int, stats: EpochStats) -> None:
+        save_resume_state(run, world, training.model, training.optimizer, training.scheduler, epoch, step, stats)
+
+    resume_path = paths.resume_state_in(run.folder)
+    stats = point.stats
+    with SigtermFlag() as sigterm:
+        for epoch in range(point.epoch, training.epochs):
+            first = point.step if epoch == point.epoch else 0
+            if first == 0:
+                stats = EpochStats()
+            lr = training.optimizer.param_groups[0]["lr"]
+            stopped = train_one_epoch(training, epoch, first, stats, sigterm, progress)
+            if stopped is not None:
+                save_state(epoch, stopped, stats)
+                raise Preempted(f"SIGTERM: state saved to {resume_path} at epoch {epoch + 1}, step {stopped}; "
+                                "run the same command again to resume")
+            training.scheduler.step()
+            append_log(training, epoch_record(training, epoch, lr, stats, kernels))
+            save_state(epoch + 1, 0, EpochStats())
+            if any_across(world, sigterm.raised) and epoch + 1 < training.epochs:
+                raise Preempted(f"SIGTERM: state saved to {resume_path} after epoch {epoch + 1}; "
+                                "run the same command again to resume")
+
+    summary = {
+        "experiment": run.experiment,
+        "seed": run.seed,
+        "preset": run.preset,
+        "num_classes": len(classes),
+        "num_train_videos": len(training.dataset),
+        "num_train_missing": split.num_missing,
+        "epochs": training.epochs,
+        "fresh_modules": fresh,
+        "frozen_bn": len(training.frozen),
+        "cpu_kernels": None if world.device.type == "cuda" else cpu_kernels.state(),
+    }
+    save_trained(training, classes, summary)
+    if world.is_main:
+        resume_path.unlink(missing_ok=True)
+    barrier(world)
+    return summary
+
+
+def build_training(run: Run, root: Path, world: World,
+                   store: Store | None) -> tuple[Training, Split, list[str], list[str]]:
+    """(what the run trains with, its training split, the class names, the CTM blocks new to a fine-tuned network).
+
+    Seeds torch with the run's seed first: the network's initialisation (and so every weight after) follows from it
+    and from the order of the construction here."""
+    exp, recipe = run.spec, run.recipe
     device, cuda = world.device, world.device.type == "cuda"
     per_device, accumulation = accumulation_steps(recipe.batch_size, world.size, recipe.per_device_batch)
     torch.manual_seed(recipe.seed)
@@ -160,21 +143,20 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
         torch.use_deterministic_algorithms(True, warn_only=True)
 
     split, classes = load_split(exp.dataset, root, "train", store, exp.split)
-    check_coverage(cfg, exp, "train", split, why_missing(cfg, exp, root, store))
+    check_coverage(run, "train", split, why_missing(run, root, store))
     # from a store, clips stay uint8 until the device (model_forward normalises them there)
-    dataset = VideoClips(root, split.videos, cfg.preset.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
+    dataset = VideoClips(root, split.videos, run.input, "train", seed=recipe.seed, cache=recipe.cache_videos,
                          store=store, uint8=store is not None)
-    model = build_model(cfg, exp, len(classes), pretrained=exp.init is None)  # applies torch's CPU pins
-    kernels = None if cuda else "pinned" if cpu_kernels.is_pinned(cpu_kernels.state()) else "unpinned"
-    fresh = init_from_checkpoint(model, init_checkpoint) if exp.init is not None else []
+    model = build_run_model(run, len(classes), pretrained=exp.init is None)  # applies torch's CPU pins
+    fresh = init_from_checkpoint(model, run.parent_checkpoint) if exp.init is not None else []
     frozen = partial_bn(model, fresh) if recipe.freeze_bn else []
     model.to(device)
     if cuda and recipe.channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
                                 momentum=recipe.momentum, weight_decay=recipe.weight_decay, fused=cuda or None)
-    epochs, milestones = capped_schedule(recipe, cfg.preset.limits)
-    max_steps = cfg.preset.limits.steps_per_epoch if cfg.preset.limits is not None else None
+    epochs, milestones = capped_schedule(recipe, run.limits)
+    max_steps = run.limits.steps_per_epoch if run.limits is not None else None
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, recipe.lr_gamma)
     net = model
     if world.distributed:
@@ -185,117 +167,7 @@ def _train(cfg: Config, experiment: str, seed: int, root: Path, out_dir: Path, w
         mode = "default"
     forward = model_forward(net, cuda and recipe.compile, mode)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and recipe.amp)
-
-    log_path, resume_path = out_dir / "log.jsonl", out_dir / "resume.pt"
-    start_epoch, start_step, stats, lines = 0, 0, EpochStats(), []
-    saved = load_checkpoint(resume_path, "resume state", RESUME_KEYS, device) if resume_path.exists() else None
-    resumable = saved is not None and saved["params"] == params and saved.get("world_size", 1) == world.size
-    if resumable:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        start_epoch, start_step = saved["epoch"], saved["batch"]
-        stats = EpochStats(**saved["stats"][world.rank])
-        # the finished epochs' records travel in resume.pt: Snakemake deletes a failed job's log.jsonl before a retry
-        lines = saved.get("log", [])[:start_epoch]
-    barrier(world)  # every process has read resume.pt before the main one rewrites anything
-    if saved is not None and not resumable and world.is_main:
-        set_aside(resume_path, f"was written with other params or {saved.get('world_size', 1)} processes")
-    if world.is_main:
-        log_path.write_text("".join(line + "\n" for line in lines))
-
-    def save_state(epoch: int, step: int, stats: EpochStats) -> None:
-        gathered = [None] * world.size
-        if world.distributed:
-            torch.distributed.all_gather_object(gathered, asdict(stats))
-        else:
-            gathered = [asdict(stats)]
-        if world.is_main:
-            save_torch({"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "epoch": epoch, "batch": step, "stats": gathered,
-                        "world_size": world.size, "log": log_path.read_text().splitlines()}, resume_path)
-        barrier(world)
-
-    with _SigtermFlag() as sigterm:
-        for epoch in range(start_epoch, epochs):
-            dataset.set_epoch(epoch)
-            train_mode(model, frozen)
-            lr = optimizer.param_groups[0]["lr"]
-            batches = epoch_batches(len(dataset), recipe.batch_size, recipe.seed, epoch)[:max_steps]
-            first = start_step if epoch == start_epoch else 0
-            if first == 0:
-                stats = EpochStats()
-            mine = [mb for b in batches[first:] for mb in micro_batches(b, world.size, world.rank, accumulation)]
-            loader = torch.utils.data.DataLoader(
-                dataset, batch_sampler=mine, num_workers=recipe.num_workers, pin_memory=cuda,
-                persistent_workers=False, generator=torch.Generator().manual_seed(recipe.seed + epoch),
-            )
-            clips_iter = iter(loader)
-            sums = _DeviceSums(device)
-            start = tick = time.perf_counter() - stats.elapsed
-            bar = progress_bar(range(first, len(batches)), desc=f"{experiment} epoch {epoch + 1}/{epochs}",
-                               disable=not progress, unit="step", initial=first, total=len(batches))
-            for step in bar:
-                optimizer.zero_grad(set_to_none=True)
-                for a in range(accumulation):
-                    clips, labels = next(clips_iter)
-                    clips, labels = to_device(clips, device), labels.to(device, non_blocking=True)
-                    stats.data_time += time.perf_counter() - tick
-                    torch.manual_seed(micro_batch_seed(recipe.seed, epoch, step, a * world.size + world.rank))
-                    sync = a == accumulation - 1 or not world.distributed
-                    with (contextlib.nullcontext() if sync else net.no_sync()), autocast:
-                        logits = forward(clips).float()
-                    loss = F.cross_entropy(logits, labels)
-                    (loss / accumulation).backward()
-                    stats.seen += labels.numel()
-                    sums.add(loss, logits, labels)
-                    if not cuda:
-                        sums.fold(stats)
-                    tick = time.perf_counter()
-                optimizer.step()
-                if not cuda or step % 20 == 0 or step + 1 == len(batches):
-                    sums.fold(stats)
-                    bar.set_postfix(loss=f"{stats.loss_sum / stats.seen:.3f}",
-                                    top1=f"{100 * stats.correct / stats.seen:.1f}")
-                if any_across(world, sigterm.raised) and step + 1 < len(batches):
-                    sums.fold(stats)
-                    stats.elapsed = time.perf_counter() - start
-                    save_state(epoch, step + 1, stats)
-                    raise Preempted(f"SIGTERM: state saved to {resume_path} at epoch {epoch + 1}, step {step + 1}; "
-                                    "run the same command again to resume")
-            scheduler.step()
-            elapsed = time.perf_counter() - start
-            seen, loss_sum, correct = sum_across(world, [stats.seen, stats.loss_sum, stats.correct])
-            record = {
-                "epoch": epoch + 1, "loss": loss_sum / seen, "top1": 100 * correct / seen, "lr": lr,
-                "clips_per_s": seen / elapsed, "data_time_s": stats.data_time, "epoch_time_s": elapsed,
-                "peak_gpu_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else 0.0,
-                "processes": world.size, "per_device_batch": per_device, "accumulation": accumulation,
-                "compile_mode": mode if cuda and recipe.compile else None, "cpu_kernels": kernels,
-            }
-            if world.is_main:
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-            save_state(epoch + 1, 0, EpochStats())
-            if any_across(world, sigterm.raised) and epoch + 1 < epochs:
-                raise Preempted(f"SIGTERM: state saved to {resume_path} after epoch {epoch + 1}; "
-                                "run the same command again to resume")
-
-    summary = {
-        "experiment": experiment,
-        "seed": seed,
-        "preset": cfg.preset_name,
-        "num_classes": len(classes),
-        "num_train_videos": len(dataset),
-        "num_train_missing": split.num_missing,
-        "epochs": epochs,
-        "fresh_modules": fresh,
-        "frozen_bn": len(frozen),
-        "cpu_kernels": None if cuda else cpu_kernels.state(),
-    }
-    if world.is_main:
-        save_torch({"model": model.state_dict(), "classes": classes, "params": params, "summary": summary},
-                   out_dir / "checkpoint.pt")
-        resume_path.unlink(missing_ok=True)
-    barrier(world)
-    return summary
+    training = Training(run=run, world=world, dataset=dataset, model=model, net=net, forward=forward, frozen=frozen,
+                        optimizer=optimizer, scheduler=scheduler, autocast=autocast, epochs=epochs,
+                        max_steps=max_steps, per_device=per_device, accumulation=accumulation, compile_mode=mode)
+    return training, split, classes, fresh

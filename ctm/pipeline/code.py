@@ -17,6 +17,7 @@ CODE: dict[str, list[str]] = {
     "publish": _SYNTHETIC,
     "decode": ["ctm/data/decode.py", "ctm/data/decode_one.py", "ctm/data/video_io.py", "ctm/data/store.py"],
     "train": ["ctm/models", "ctm/engine/train.py", "ctm/engine/build.py", "ctm/engine/distributed.py",
+              "ctm/engine/train_epoch.py", "ctm/engine/resume.py",
               "ctm/engine/finetune.py", "ctm/data/video_clips.py", "ctm/data/store.py", "ctm/cpu_kernels.py"],
     "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/metrics.py", "ctm/intervals.py", "ctm/cpu_kernels.py"],
     "aggregate": ["ctm/engine/aggregate.py"],

@@ -165,7 +165,7 @@ def training(runs_dir: str | Path, runs: list[str]) -> list[dict]:
     memory and whether its CPU kernels were pinned (ctm.cpu_kernels)."""
     out = []
     for e in runs:
-        log = read_log(Path(runs_dir) / e / "log.jsonl")
+        log = read_log(paths.train_log_in(Path(runs_dir) / e))
         if log:
             out.append({"experiment": e, "epochs": len(log), "cpu_kernels": log[-1].get("cpu_kernels"),
                         "train_s": sum(r.get("epoch_time_s", 0.0) for r in log),

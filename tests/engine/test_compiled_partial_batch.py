@@ -13,6 +13,7 @@ import yaml
 
 from ctm.config import load_config
 from ctm.engine.build import model_forward
+from ctm.engine.run import resolve_run
 from ctm.engine.train import Preempted, train
 from ctm.models import CTMNet
 from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
@@ -87,9 +88,9 @@ def test_compiled_run_resumed_in_the_same_process_trains_to_the_end(tmp_path, ti
     with monkeypatch.context() as m:
         sigterm_at(m, epoch=0, batch=1)
         with pytest.raises(Preempted):
-            train(cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+            train(resolve_run(cfg, "mk200_r50_ctm_res4x1", folder=tmp_path / "run"), tmp_path / "data", progress=False)
     assert (tmp_path / "run" / "resume.pt").exists()
-    train(cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+    train(resolve_run(cfg, "mk200_r50_ctm_res4x1", folder=tmp_path / "run"), tmp_path / "data", progress=False)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2] and all(r["compile_mode"] == mode for r in log)
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in log)

@@ -12,6 +12,7 @@ import yaml
 
 from ctm.config import load_config
 from ctm.engine.evaluate import evaluate
+from ctm.engine.run import resolve_run, resolve_tested_run
 from ctm.engine.train import train
 from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
@@ -26,18 +27,20 @@ def test_compiled_cuda_graph_run_trains_and_tests(tmp_path, tiny_params):
     synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
     write_mini_kinetics_200(tmp_path / "data", **synth, progress=False)
     cfg = load_config(tmp_path / "params.yaml")
-    train(cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+    train(resolve_run(cfg, "mk200_r50_ctm_res4x1", folder=tmp_path / "run"), tmp_path / "data", progress=False)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["compile_mode"] for r in log] == ["reduce-overhead"] * 3
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in log)
-    metrics = evaluate(cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+    metrics = evaluate(*resolve_tested_run(cfg, "mk200_r50_ctm_res4x1", tmp_path / "run" / "checkpoint.pt"),
+                       tmp_path / "data", progress=False)
     assert metrics["num_videos"] + metrics["num_val_skipped"] > 0 and 0 <= metrics["top1"] <= 100
     unfolded = pd.read_csv(tmp_path / "run" / "predictions.csv")
 
     params["presets"]["embedded"]["test"]["fold_bn"] = True
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     folded_cfg = load_config(tmp_path / "params.yaml")
-    evaluate(folded_cfg, "mk200_r50_ctm_res4x1", tmp_path / "data", tmp_path / "run", progress=False)
+    evaluate(*resolve_tested_run(folded_cfg, "mk200_r50_ctm_res4x1", tmp_path / "run" / "checkpoint.pt"),
+             tmp_path / "data", progress=False)
     folded = pd.read_csv(tmp_path / "run" / "predictions.csv")
     assert list(folded["video"]) == list(unfolded["video"])
     # bf16 either way: a near-tie may flip, nothing more

@@ -7,6 +7,7 @@ import torch
 from ctm.config import load_config
 from ctm.engine import distributed
 from ctm.engine.evaluate import evaluate
+from ctm.engine.run import resolve_run, resolve_tested_run
 from ctm.engine.train import train
 
 
@@ -37,7 +38,8 @@ def test_an_embedded_run_trains_and_tests_on_the_cpu(gpu_reported, tmp_path, tin
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.nn.Module, "to", to)
-    train(cfg, "mk200_r50_tsn", tmp_path / "data", tmp_path / "run", progress=False)
-    metrics = evaluate(cfg, "mk200_r50_tsn", tmp_path / "data", tmp_path / "run", progress=False)
+    train(resolve_run(cfg, "mk200_r50_tsn", folder=tmp_path / "run"), tmp_path / "data", progress=False)
+    metrics = evaluate(*resolve_tested_run(cfg, "mk200_r50_tsn", tmp_path / "run" / "checkpoint.pt"), tmp_path / "data",
+                       progress=False)
     assert metrics["num_videos"] > 0
     assert moved and not [d for d in moved if "cuda" in d]

@@ -11,6 +11,7 @@ import yaml
 from ctm.config import load_config
 from ctm.data.annotations import read_annotations
 from ctm.engine.evaluate import evaluate
+from ctm.engine.run import resolve_run, resolve_tested_run
 from ctm.engine.train import train
 from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
@@ -27,11 +28,12 @@ def evaluated(tmp_path_factory, tiny_params):
     cfg = load_config(base / "params.yaml")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    train(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=base / "run"), base / "data", progress=False)
     ann = read_annotations("mini_kinetics_200", base / "data")
     val = [v for v in ann[ann["subset"] == "val"]["video"] if (base / "data" / v).exists()]
     (base / "data" / val[0]).write_bytes((base / "data" / val[0]).read_bytes()[:300])  # truncated file
-    metrics = evaluate(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
+    metrics = evaluate(*resolve_tested_run(cfg, EXPERIMENT, base / "run" / "checkpoint.pt"), base / "data",
+                       progress=False)
     torch.set_num_threads(threads)
     return base, metrics, val
 

@@ -9,6 +9,7 @@ import yaml
 from ctm.config import load_config
 from ctm.engine.build import build_model
 from ctm.engine.finetune import InitError, init_from_checkpoint, partial_bn
+from ctm.engine.run import resolve_run
 from ctm.engine.train import train
 from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
@@ -27,9 +28,10 @@ def finetuned(tmp_path_factory, tiny_params):
     synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
     write_mini_kinetics_200(base / "data", **synth, progress=False)
     cfg = load_config(base / "params.yaml")
-    train(cfg, "mk200_r50_tsn", base / "data", base / "parent", progress=False)
-    summary = train(cfg, "child_ctm", base / "data", base / "child", progress=False,
-                    init_checkpoint=base / "parent" / "checkpoint.pt")
+    train(resolve_run(cfg, "mk200_r50_tsn", folder=base / "parent"), base / "data", progress=False)
+    child_run = resolve_run(cfg, "child_ctm", folder=base / "child",
+                            parent_checkpoint=base / "parent" / "checkpoint.pt")
+    summary = train(child_run, base / "data", progress=False)
     parent = torch.load(base / "parent" / "checkpoint.pt", weights_only=False)["model"]
     child = torch.load(base / "child" / "checkpoint.pt", weights_only=False)["model"]
     return cfg, summary, parent, child

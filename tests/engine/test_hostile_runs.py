@@ -17,6 +17,7 @@ from ctm.engine.aggregate import AggregateError, aggregate
 from ctm.engine.checkpoints import CheckpointError
 from ctm.engine.evaluate import evaluate
 from ctm.engine.finetune import init_from_checkpoint
+from ctm.engine.run import resolve_run, resolve_tested_run
 from ctm.engine.train import train
 from ctm.models import CTMNet
 from ctm.report.cells import ReportError, read_metrics
@@ -43,7 +44,7 @@ def run(tmp_path_factory, tiny_params):
     synth = params["presets"]["embedded"]["datasets"]["mini_kinetics_200"]["synthetic"]
     write_mini_kinetics_200(base / "data", **synth, progress=False)
     cfg = load_config(base / "params.yaml")
-    train(cfg, EXPERIMENT, base / "data", base / "done", progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=base / "done"), base / "data", progress=False)
     return base, cfg
 
 
@@ -64,7 +65,7 @@ def test_crafted_resume_state_is_not_run(run, tmp_path):
     (tmp_path / "out").mkdir()
     crafted(tmp_path / "out" / "resume.pt", marker)
     with pytest.raises(CheckpointError, match=r"resume.pt: not a readable resume state"):
-        train(cfg, EXPERIMENT, base / "data", tmp_path / "out", progress=False)
+        train(resolve_run(cfg, EXPERIMENT, folder=tmp_path / "out"), base / "data", progress=False)
     assert not marker.exists()
 
 
@@ -73,7 +74,7 @@ def test_crafted_checkpoint_is_not_run_by_evaluate(run, tmp_path):
     marker = tmp_path / "marker"
     crafted(tmp_path / "checkpoint.pt", marker)
     with pytest.raises(CheckpointError, match=r"checkpoint.pt: not a readable checkpoint"):
-        evaluate(cfg, EXPERIMENT, base / "data", tmp_path, progress=False)
+        evaluate(*resolve_tested_run(cfg, EXPERIMENT, tmp_path / "checkpoint.pt"), base / "data", progress=False)
     assert not marker.exists()
 
 
@@ -99,7 +100,7 @@ def test_cut_or_foreign_checkpoint_is_a_sentence_naming_it(run, tmp_path, damage
     else:
         torch.save({"model": {}}, path)
     with pytest.raises(CheckpointError, match=rf"{path}: not a"):
-        evaluate(cfg, EXPERIMENT, base / "data", tmp_path, progress=False)
+        evaluate(*resolve_tested_run(cfg, EXPERIMENT, tmp_path / "checkpoint.pt"), base / "data", progress=False)
     code = main(["evaluate", "--experiment", EXPERIMENT, "--params", str(base / "params.yaml"), "--root",
                  str(base / "data"), "--run-dir", str(tmp_path), "--no-progress"])
     assert code == 2 and f"{path}: not a" in capsys.readouterr().err
@@ -111,7 +112,7 @@ def test_a_finished_run_started_again_is_a_no_op(run, capsys):
     base, cfg = run
     done = base / "done"
     before = {p.name: digest(p) for p in (done / "checkpoint.pt", done / "log.jsonl")}
-    summary = train(cfg, EXPERIMENT, base / "data", done, progress=False)
+    summary = train(resolve_run(cfg, EXPERIMENT, folder=done), base / "data", progress=False)
     assert summary["experiment"] == EXPERIMENT and "nothing to do" in capsys.readouterr().err
     assert {p.name: digest(p) for p in (done / "checkpoint.pt", done / "log.jsonl")} == before
 
@@ -122,7 +123,7 @@ def test_force_trains_again_and_keeps_the_old_run_aside(run, tmp_path):
     out.mkdir()
     for name in ("checkpoint.pt", "log.jsonl"):
         (out / name).write_bytes((base / "done" / name).read_bytes())
-    train(cfg, EXPERIMENT, base / "data", out, progress=False, force=True)
+    train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False, force=True)
     assert (out / "checkpoint.pt.stale-1").read_bytes() == (base / "done" / "checkpoint.pt").read_bytes()
     assert (out / "log.jsonl.stale-1").exists() and (out / "checkpoint.pt").exists()
 
@@ -134,7 +135,7 @@ def test_resume_state_of_other_params_is_kept_aside_and_said(run, tmp_path, caps
     state = {"params": {"other": 1}, "model": {}, "optimizer": {}, "scheduler": {}, "epoch": 1, "batch": 0,
              "stats": [{}]}
     torch.save(state, out / "resume.pt")
-    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
     assert (out / "resume.pt.stale-1").exists() and not (out / "resume.pt").exists()
     assert "resume.pt was written with other params" in capsys.readouterr().err
 

@@ -11,6 +11,7 @@ import yaml
 from ctm.cli import main
 from ctm.config import load_config
 from ctm.engine.evaluate import evaluate
+from ctm.engine.run import resolve_run, resolve_tested_run
 from ctm.engine.train import train
 from ctm.standins.mini_kinetics_tree import write_mini_kinetics_200
 
@@ -27,8 +28,8 @@ def run(tmp_path_factory, tiny_params):
     cfg = load_config(base / "params.yaml")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    train(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
-    evaluate(cfg, EXPERIMENT, base / "data", base / "run", progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=base / "run"), base / "data", progress=False)
+    evaluate(*resolve_tested_run(cfg, EXPERIMENT, base / "run" / "checkpoint.pt"), base / "data", progress=False)
     torch.set_num_threads(threads)
     return base
 

@@ -6,7 +6,9 @@ import torch
 from ctm.cli import main
 from ctm.config import load_config
 from ctm.engine.build import load_split
-from ctm.engine.train import EXIT_PREEMPTED, Preempted, epoch_batches, train
+from ctm.engine.run import resolve_run
+from ctm.engine.train import EXIT_PREEMPTED, Preempted, train
+from ctm.engine.train_epoch import epoch_batches
 
 EXPERIMENT = "mk200_r50_ctm_res4x1"
 
@@ -30,7 +32,7 @@ def weights(path):
 @pytest.fixture(scope="module")
 def uninterrupted(setup):
     base, cfg, num_batches = setup
-    train(cfg, EXPERIMENT, base / "data", base / "straight", progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=base / "straight"), base / "data", progress=False)
     return weights(base / "straight" / "checkpoint.pt")
 
 
@@ -44,10 +46,10 @@ def test_killed_run_resumes_to_identical_weights(setup, uninterrupted, monkeypat
     with monkeypatch.context() as m:
         sigterm_at(m, epoch, batch)
         with pytest.raises(Preempted, match="resume"):
-            train(cfg, EXPERIMENT, base / "data", out, progress=False)
+            train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
     assert (out / "resume.pt").exists() and not (out / "checkpoint.pt").exists()
     assert len((out / "log.jsonl").read_text().splitlines()) == epoch + last
-    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
     resumed = weights(out / "checkpoint.pt")
     assert resumed.keys() == uninterrupted.keys()
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)
@@ -61,7 +63,7 @@ def preempted_run(setup, monkeypatch, sigterm_at, out):
     with monkeypatch.context() as m:
         sigterm_at(m, 1, 2)
         with pytest.raises(Preempted):
-            train(cfg, EXPERIMENT, base / "data", out, progress=False)
+            train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
 
 
 def test_resume_restores_the_finished_epochs_records_that_a_retry_deleted(setup, monkeypatch, tmp_path, sigterm_at):
@@ -71,7 +73,7 @@ def test_resume_restores_the_finished_epochs_records_that_a_retry_deleted(setup,
     preempted_run(setup, monkeypatch, sigterm_at, out)
     first = (out / "log.jsonl").read_text().splitlines()
     (out / "log.jsonl").unlink()
-    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
     lines = (out / "log.jsonl").read_text().splitlines()
     assert len(first) == 1 and len(lines) == 3 and lines[0] == first[0]
 
@@ -83,7 +85,7 @@ def test_resume_state_from_other_params_is_ignored(setup, uninterrupted, monkeyp
     state = torch.load(out / "resume.pt", weights_only=False)
     state["params"]["recipe"]["lr"] = 123.0  # as if params.yaml had changed since
     torch.save(state, out / "resume.pt")
-    train(cfg, EXPERIMENT, base / "data", out, progress=False)
+    train(resolve_run(cfg, EXPERIMENT, folder=out), base / "data", progress=False)
     resumed = weights(out / "checkpoint.pt")
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)  # trained from scratch, not resumed
 
@@ -95,9 +97,3 @@ def test_cli_exits_with_the_retry_code(setup, monkeypatch, tmp_path, sigterm_at)
                  str(base / "data"), "--out", str(tmp_path / "run"), "--threads", "1", "--no-progress"])
     assert code == EXIT_PREEMPTED
 
-
-def test_epoch_batches_depend_only_on_seed_and_epoch():
-    a = epoch_batches(23, 4, seed=0, epoch=3)
-    assert a == epoch_batches(23, 4, seed=0, epoch=3) != epoch_batches(23, 4, seed=0, epoch=4)
-    assert len(a) == 5 and all(len(b) == 4 for b in a) and len({i for b in a for i in b}) == 20
-    assert epoch_batches(3, 4, seed=0, epoch=0) == [epoch_batches(3, 4, seed=0, epoch=0)[0]]
