@@ -76,8 +76,8 @@ def inspect(runs: list[str]) -> None:
 
 def salvage(args: argparse.Namespace) -> None:
     from ctm.config import load_config
+    from ctm.data.splits import load_split
     from ctm.data.store import open_store
-    from ctm.engine.build import load_split
     from ctm.fileio import save_torch
 
     cfg = load_config(args.params, "gpu_synthetic")

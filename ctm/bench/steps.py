@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ctm.config import Config
-from ctm.engine.build import build_model, experiment_cost, model_forward, to_device
+from ctm.engine.build import build_model, experiment_cost
+from ctm.engine.forward import model_forward, to_device
 from ctm.models import tcc_ops
 from ctm.models.ctm_block import DEFAULT_TCC_IMPL, TCC
 from ctm.models.folded import fold_for_inference
@@ -57,9 +58,9 @@ def loader_batches(cfg: Config, experiment: str, root: str | Path, batch: int, w
                    store: str | Path | None = None):
     """Batches of real training clips of the experiment's dataset (annotations under `root`; frames from the decoded
     `store`, or the raw videos), through a DataLoader, as `ctm train` reads them."""
+    from ctm.data.splits import load_split
     from ctm.data.store import open_store
     from ctm.data.video_clips import VideoClips
-    from ctm.engine.build import load_split
 
     exp = cfg.experiment(experiment)
     opened = open_store(store) if store is not None else None

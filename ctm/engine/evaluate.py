@@ -8,10 +8,13 @@ import pandas as pd
 import torch
 
 from ctm import paths
+from ctm.data.splits import load_split
 from ctm.data.store import open_store
 from ctm.data.video_clips import VideoClips, VideoDecodeError
-from ctm.engine.build import build_run_model, check_coverage, load_split, model_forward, to_device, why_missing
+from ctm.engine.build import build_run_model
 from ctm.engine.checkpoints import StaleCheckpointError
+from ctm.engine.coverage import check_coverage, why_missing
+from ctm.engine.forward import model_forward, to_device
 from ctm.engine.metrics import (
     average_views,
     bootstrap_interval,
@@ -58,7 +61,7 @@ def balanced_subset(videos: pd.DataFrame, count: int | None) -> pd.DataFrame:
 def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.device,
                   amp: bool = False) -> torch.Tensor:
     """(V, T, 3, S, S) -> (V, K) float logits, at most `max_views` views per forward so testing never runs out of
-    memory. `forward`: a model, or ctm.engine.build.model_forward's function (which also takes uint8 views);
+    memory. `forward`: a model, or ctm.engine.forward.model_forward's function (which also takes uint8 views);
     `amp`: bf16 autocast on CUDA."""
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
         return torch.cat([forward(to_device(chunk, device)).float() for chunk in views.split(max_views)])

@@ -19,12 +19,15 @@ import torch
 
 from ctm import cpu_kernels, paths
 from ctm.config import Limits, Recipe
+from ctm.data.splits import Split, load_split
 from ctm.data.store import Store, open_store
 from ctm.data.video_clips import VideoClips
-from ctm.engine.build import Split, build_run_model, check_coverage, load_split, model_forward, why_missing
+from ctm.engine.build import build_run_model
 from ctm.engine.checkpoints import finished_run, set_aside
+from ctm.engine.coverage import check_coverage, why_missing
 from ctm.engine.distributed import World, accumulation_steps, any_across, barrier, close_world, init_world
 from ctm.engine.finetune import init_from_checkpoint, partial_bn
+from ctm.engine.forward import model_forward
 from ctm.engine.resume import EpochStats, SigtermFlag, restore_resume_point, save_resume_state
 from ctm.engine.run import Run
 from ctm.engine.run_records import append_log, epoch_record, save_trained, start_log

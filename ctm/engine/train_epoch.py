@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from ctm.data.video_clips import VideoClips
-from ctm.engine.build import to_device
 from ctm.engine.distributed import World, any_across, micro_batch_seed, micro_batches
 from ctm.engine.finetune import train_mode
+from ctm.engine.forward import to_device
 from ctm.engine.resume import EpochStats, SigtermFlag
 from ctm.engine.run import Run
 from ctm.progress import progress_bar

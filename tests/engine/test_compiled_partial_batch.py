@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import yaml
 
 from ctm.config import load_config
-from ctm.engine.build import model_forward
+from ctm.engine.forward import model_forward
 from ctm.engine.run import resolve_run
 from ctm.engine.train import Preempted, train
 from ctm.models import CTMNet

@@ -1,4 +1,4 @@
-"""The coverage gate (ctm.engine.build.check_coverage): a subset with fewer videos than params.yaml's min_coverage of
+"""The coverage gate (ctm.engine.coverage.check_coverage): a subset with fewer videos than params.yaml's min_coverage of
 the paper's count (a stand-in's: of those listed) is refused with the counts and the manifest named."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from ctm.config import parse_config
-from ctm.engine.build import Split, check_coverage
+from ctm.data.splits import Split
+from ctm.engine.coverage import check_coverage
 from ctm.engine.run import resolve_run
 from ctm.errors import MissingInputError
 

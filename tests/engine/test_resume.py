@@ -5,7 +5,7 @@ import torch
 
 from ctm.cli import main
 from ctm.config import load_config
-from ctm.engine.build import load_split
+from ctm.data.splits import load_split
 from ctm.engine.run import resolve_run
 from ctm.engine.train import EXIT_PREEMPTED, Preempted, train
 from ctm.engine.train_epoch import epoch_batches

@@ -31,7 +31,7 @@ def run_one(mode: str, steps: list[int], device: str, seed: int, save: Path) -> 
     import torch.nn.functional as F
 
     from ctm.data.video_clips import normalise_uint8
-    from ctm.engine.build import model_forward
+    from ctm.engine.forward import model_forward
     from ctm.models import CTMNet
 
     torch.backends.cuda.matmul.allow_tf32 = False

@@ -2,7 +2,7 @@
 
 Measures the designs of issue 15 for torch.compile's training step (docs/protocol.md, "Compiled steps and batch
 shapes"): `--dynamic auto` is torch.compile's default (a second shape recompiles with a symbolic batch size),
-`--dynamic static` is `dynamic=False` (each shape gets a static graph of its own, what ctm.engine.build.model_forward
+`--dynamic static` is `dynamic=False` (each shape gets a static graph of its own, what ctm.engine.forward.model_forward
 does). Each (size, mode, dynamic) runs in a fresh process, so no compiled state is shared between them.
 
     python -m benchmarks.probes.compiled_steps.partial_batch --out partial.jsonl --sizes full \

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ctm.data.video_clips import IMAGENET_MEAN, IMAGENET_STD
-from ctm.engine.build import model_forward
+from ctm.engine.forward import model_forward
 from ctm.models import CTMNet
 
 
@@ -53,7 +53,7 @@ def test_fallback_messages_never_format_the_arguments():
     on a torch that formats the message eagerly, model_forward's patch names the argument's type only."""
     from torch._inductor.exc import OperatorIssue
 
-    from ctm.engine.build import shallow_fallback_messages
+    from ctm.engine.forward import shallow_fallback_messages
 
     class Deep:
         def __str__(self):
