@@ -11,7 +11,7 @@ are ConfigErrors that name the key's full path in params.yaml. Modules:
 """
 
 from ctm.config.load import load_config, parse_config
-from ctm.config.params_file import ConfigError, read_params, refuse_overrides, resolve_presets
+from ctm.config.params_file import ConfigError, complete_presets, read_params, refuse_overrides
 from ctm.config.specs import (
     ClipsSpec,
     Config,
@@ -32,5 +32,5 @@ from ctm.config.specs import (
 __all__ = [
     "CTMSpec", "ClipsSpec", "Config", "ConfigError", "DatasetSpec", "EvalSpec", "Experiment", "FileSpec", "InputSpec",
     "Limits", "ModelSpec", "Preset", "Recipe", "SyntheticSpec", "Table", "load_config", "parse_config", "read_params",
-    "refuse_overrides", "resolve_presets",
+    "refuse_overrides", "complete_presets",
 ]

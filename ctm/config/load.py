@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ctm.config.checks import check_config
-from ctm.config.params_file import ConfigError, build, read_params, resolve_presets
+from ctm.config.params_file import ConfigError, build, complete_presets, read_params
 from ctm.config.schema import validate_params, validate_preset
 from ctm.config.specs import Config, Experiment, Preset, Table
 
@@ -40,7 +40,7 @@ def parse_config(raw: Any, preset: str | None = None) -> Config:
     for k, v in raw["experiments"].items():
         if isinstance(v, dict) and v.get("init") is not None:
             raise ConfigError(f"experiments.{k}.init: move {k} to `finetuned` (DVC's fine-tuning stage)")
-    resolved = resolve_presets(raw["presets"])[name]
+    resolved = complete_presets(raw["presets"])[name]
     validate_preset(resolved, name)
     cfg = Config(
         preset_name=name,

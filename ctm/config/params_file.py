@@ -210,13 +210,13 @@ def _merge(base: Any, over: Any, where: str) -> Any:
     return merged
 
 
-def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
-    """Every preset as a complete mapping. `extends: P` starts from preset P (itself resolved first) and merges the
+def complete_presets(presets: dict[str, Any]) -> dict[str, dict]:
+    """Every preset as a complete mapping. `extends: P` starts from preset P (itself completed first) and merges the
     preset's own keys over it (_merge); its `description` is its own. Raises ConfigError for an unknown or looping
     `extends`."""
     resolved: dict[str, dict] = {}
 
-    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+    def complete(name: str, chain: tuple[str, ...]) -> dict:
         if name in resolved:
             return resolved[name]
         raw = presets[name]
@@ -231,13 +231,13 @@ def resolve_presets(presets: dict[str, Any]) -> dict[str, dict]:
                                   f"{', '.join(presets)}")
             if base_name in chain:
                 raise ConfigError(f"presets.{name}.extends: the chain {' -> '.join(chain + (base_name,))} loops")
-            base = {k: v for k, v in resolve(base_name, chain + (base_name,)).items() if k != "extends"}
+            base = {k: v for k, v in complete(base_name, chain + (base_name,)).items() if k != "extends"}
             result = _merge(base, raw, f"presets.{name}")
         resolved[name] = result
         return result
 
     for name in presets:
-        resolve(name, (name,))
+        complete(name, (name,))
     return resolved
 
 

@@ -165,7 +165,7 @@ class Preset:
     test: EvalSpec
     recipes: dict[str, Recipe]
     limits: Limits | None = None
-    extends: str | None = None  # the preset this one was resolved from (resolve_presets)
+    extends: str | None = None  # the preset this one was resolved from (complete_presets)
     seeds: list[int] = field(default_factory=lambda: [0])  # one training run of every experiment per seed
     # training and testing refuse a subset with fewer videos than this fraction of the paper's (a stand-in's: of
     # those listed); the tables show each cell's videos beside the paper's (docs/kinetics_mirror.md, "Coverage")

@@ -25,7 +25,7 @@ def shallow_fallback_messages() -> bool:
     "Creating implicit fallback for: <op> <args>" for every custom op without a lowering (ctm::tcc_*, the folded
     convolutions) whether or not the message is logged, and an argument's string is its whole upstream IR printed as
     a tree: minutes for an op deep in ResNet-101. Every test compile interrupted in the rehearsal on torch 2.11 was in
-    that formatting (reports/rehearsal.md). The patch names the arguments' types instead; only the message changes."""
+    that formatting (docs/rehearsal_run.md). The patch names the arguments' types instead; only the message changes."""
     import inspect
 
     from torch._inductor import exc, graph
@@ -44,7 +44,7 @@ def model_forward(net: torch.nn.Module, compile_model: bool = False, mode: str =
     """`forward(clips) -> logits` for loader batches on the device: normalises uint8 clips (ImageNet statistics),
     then runs `net`. With `compile_model`, the whole function is one torch.compile graph in `mode`, so the uint8 ->
     float conversion and normalisation fuse with the first layer's input cast ("reduce-overhead" adds CUDA graphs).
-    (Inductor's weight freezing for inference made testing slower on the H100: reports/performance.md.)"""
+    (Inductor's weight freezing for inference made testing slower on the H100: docs/performance.md.)"""
     if mode not in COMPILE_MODES:
         raise ValueError(f"compile mode must be one of {COMPILE_MODES}, got {mode!r}")
 
