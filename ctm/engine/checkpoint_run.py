@@ -9,7 +9,8 @@ no-retrain comparison record (`params`) and the run's summary (`summary`):
 
 so `ctm predict` and `ctm evaluate --checkpoint` build the network, sample the test views and check the dataset from
 the checkpoint alone, from any folder, whatever params.yaml says now. A format-1 checkpoint (written before the run
-was recorded) is tested only under the params.yaml that trained it (`ctm.engine.run.resolve_tested_run`).
+was recorded) is tested only under the params.yaml that trained it (`ctm.engine.run.resolve_tested_run`);
+`self_contained` gives its contents with the record added (what a bundle of it carries), without retraining.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ctm import paths
 from ctm.acquire.prepare import fill_remote
 from ctm.config import ConfigError, DatasetSpec, EvalSpec, Experiment, InputSpec, Limits, ModelSpec, Recipe
 from ctm.config.params_file import build
-from ctm.engine.checkpoints import TRAINED_KEYS, CheckpointError, load_checkpoint
+from ctm.engine.checkpoints import TRAINED_KEYS, CheckpointError, StaleCheckpointError, load_checkpoint
 from ctm.engine.run import Run
 from ctm.errors import MissingInputError, UserError
 
@@ -130,6 +131,21 @@ def _format1_run(trained: dict, checkpoint: Path, params: str | Path | None, pre
     if folder is not None:
         run = dataclasses.replace(run, folder=Path(folder))
     return run, trained
+
+
+def self_contained(checkpoint: str | Path, params: str | Path, preset: str | None = None) -> dict:
+    """The contents of `checkpoint` as a format-2 checkpoint holds them, for a bundle or a copy to carry: a format-1
+    checkpoint gets the run record that training writes now, from `params` (the params.yaml that trained it; its
+    training parameters are checked unchanged, as testing checks them); a format-2 one is returned as it is."""
+    run, trained = resolve_checkpoint_run(checkpoint, params, preset)
+    if checkpoint_format(trained) == CHECKPOINT_FORMAT:
+        return trained
+    if {k: v for k, v in trained["params"].items() if k != "test"} != {
+            k: v for k, v in run.params.items() if k != "test"}:
+        raise StaleCheckpointError(f"{checkpoint} was trained with other parameters than {params} gives for "
+                                   f"{run.experiment!r} now; give the params.yaml that trained it, or retrain it")
+    record = run_record(dataclasses.replace(run, params=trained["params"]))
+    return {**trained, "format": CHECKPOINT_FORMAT, "run": record}
 
 
 def check_asked(run: Run, experiment: str | None, seed: int | None) -> None:

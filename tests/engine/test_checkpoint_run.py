@@ -10,7 +10,14 @@ import torch
 import yaml
 
 from ctm.config import parse_config
-from ctm.engine.checkpoint_run import CHECKPOINT_FORMAT, check_asked, params_hash, resolve_checkpoint_run, run_record
+from ctm.engine.checkpoint_run import (
+    CHECKPOINT_FORMAT,
+    check_asked,
+    params_hash,
+    resolve_checkpoint_run,
+    run_record,
+    self_contained,
+)
 from ctm.engine.checkpoints import CheckpointError, StaleCheckpointError
 from ctm.engine.run import resolve_run
 from ctm.errors import MissingInputError, UserError
@@ -95,3 +102,21 @@ def test_an_experiment_or_seed_asked_must_be_the_checkpoints(tmp_path, cfg):
         check_asked(run, None, 0)
     with pytest.raises(UserError, match="--experiment mk200_r50_ctm_res4x1: "):
         check_asked(run, "mk200_r50_ctm_res4x1", None)
+
+
+def test_an_older_checkpoint_made_self_contained_under_its_params_yaml(tmp_path, cfg, tiny_params):
+    run = resolve_run(cfg, "mk200_r50_tsn", seed=1, folder=tmp_path)
+    older = saved(run, tmp_path / "older.pt", format=None, run=None)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    state = self_contained(older, tmp_path / "params.yaml")
+    assert state["format"] == CHECKPOINT_FORMAT and state["run"] == run_record(run)
+    torch.save(state, tmp_path / "upgraded.pt")
+    (tmp_path / "params.yaml").unlink()
+    assert resolve_checkpoint_run(tmp_path / "upgraded.pt")[0] == dataclasses.replace(
+        run, checkpoint=tmp_path / "upgraded.pt")
+    assert self_contained(tmp_path / "upgraded.pt", tmp_path / "nowhere.yaml") == state
+    tiny_params = copy.deepcopy(tiny_params)
+    tiny_params["presets"]["embedded"]["model"]["dropout"] = 0.25
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
+    with pytest.raises(StaleCheckpointError, match=r"older.pt was trained with other parameters than .*params.yaml"):
+        self_contained(older, tmp_path / "params.yaml")
