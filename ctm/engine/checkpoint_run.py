@@ -119,8 +119,8 @@ def _format1_run(trained: dict, checkpoint: Path, params: str | Path | None, pre
     if params is None or not Path(params).is_file():
         raise CheckpointError(
             f"{checkpoint}: an older checkpoint (format 1, from before checkpoints carried their run), so it is "
-            f"tested only under the params.yaml that trained it, and {params or 'none'} is not one: run from the "
-            "project's folder or give --params, or retrain it (ctm train --force) for a self-contained checkpoint")
+            f"tested only under the params.yaml that trained it, and there is no {params or 'params.yaml'} here: run "
+            "from the project's folder or give --params, or retrain it (ctm train --force) for a self-contained one")
     recorded = trained["params"]
     try:
         experiment, recorded_preset = recorded["experiment"]["name"], recorded["preset"]

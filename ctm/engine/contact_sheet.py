@@ -54,7 +54,8 @@ def write_contact_sheet(frames: np.ndarray, result: dict, path: Path) -> Path:
     fig.suptitle(f"{Path(result['video']).name}  ({result['experiment']}, {result['views']} views)", fontsize=10,
                  y=1 - 0.15 / fig.get_figheight(), va="top")
     line_h = 0.3 / fig.get_figheight()
+    width = max(len(entry["class"]) for entry in result["top"])
     for rank, entry in enumerate(result["top"]):
-        fig.text(0.02, bottom - (rank + 0.8) * line_h, f"{rank + 1}. {entry['class']}   {entry['score']:.3f}",
+        fig.text(0.02, bottom - (rank + 0.8) * line_h, f"{rank + 1}. {entry['class']:<{width}}  {entry['score']:.3f}",
                  fontsize=10, fontweight="bold" if rank == 0 else "normal", family="monospace", va="center")
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))

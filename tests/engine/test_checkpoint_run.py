@@ -62,8 +62,8 @@ def test_the_record_outlives_a_changed_params_yaml(tmp_path, cfg, tiny_params):
 def test_an_older_checkpoint_needs_the_params_yaml_that_trained_it(tmp_path, cfg, tiny_params):
     run = resolve_run(cfg, "mk200_r50_tsn", folder=tmp_path)
     path = saved(run, tmp_path / "checkpoint.pt", format=None, run=None)
-    with pytest.raises(CheckpointError, match=r"checkpoint.pt: an older checkpoint \(format 1.*none is not one: run "
-                                              r"from the project's folder or give --params"):
+    with pytest.raises(CheckpointError, match=r"checkpoint.pt: an older checkpoint \(format 1.*there is no params.yaml "
+                                              r"here: run from the project's folder or give --params"):
         resolve_checkpoint_run(path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params))
     old, _ = resolve_checkpoint_run(path, tmp_path / "params.yaml")
