@@ -50,10 +50,11 @@ def _uses_gpu_preset(args: argparse.Namespace) -> bool:
 
 
 def _set_cpu_kernels(args: argparse.Namespace) -> None:
-    """CPU presets: pin the CPU kernels before torch is imported (ctm.cpu_kernels), one thread. GPU presets: torch's
-    own choice, or --threads."""
+    """CPU presets: pin the CPU kernels before torch is imported (ctm.cpu_kernels), one thread. GPU presets and
+    `--device cuda[:N]` (ctm predict, ctm evaluate): torch's own choice, or --threads."""
     threads = getattr(args, "threads", None)
-    if getattr(args, "params", None) is not None and not _uses_gpu_preset(args):
+    on_gpu = str(getattr(args, "device", None) or "").startswith("cuda")
+    if getattr(args, "params", None) is not None and not on_gpu and not _uses_gpu_preset(args):
         if threads not in (None, cpu_kernels.PINNED_THREADS):
             raise UserError(f"--threads {threads}: a CPU preset runs with {cpu_kernels.PINNED_THREADS} thread, so "
                             "that its results are the same on every machine (docs/determinism.md); drop --threads")

@@ -164,4 +164,4 @@ def test_evaluate_tests_the_run_its_checkpoint_was_trained_as(monkeypatch, tmp_p
                      "--params", str(REPO / "params.yaml"), "--no-progress"]) == 0
     (run, trained, root), kwargs = calls[-1]
     assert (run.seed, run.folder, run.checkpoint, root) == (1, tmp_path, tmp_path / "checkpoint.pt", Path("r"))
-    assert trained["params"] == run.params and kwargs == {"progress": False, "store": None}
+    assert trained["params"] == run.params and kwargs == {"progress": False, "store": None, "device": None}

@@ -67,17 +67,19 @@ def predict_views(forward, views: torch.Tensor, max_views: int, device: torch.de
         return torch.cat([forward(to_device(chunk, device)).float() for chunk in views.split(max_views)])
 
 
-def testing_network(run: Run, trained: dict):
+def testing_network(run: Run, trained: dict, device: torch.device | None = None):
     """The trained network of the run's checkpoint (`trained`: its contents) as it is tested: checked against
-    params.yaml, on the GPU if there is one, channels_last, BN folded and compiled as the preset and recipe say.
-    Returns (forward, device); `forward` maps (V, T, 3, S, S) views, uint8 or normalised, to (V, K) logits."""
+    params.yaml, on `device` (default: the GPU if the preset's device is and there is one), channels_last, BN folded
+    and compiled as the preset and recipe say. Returns (forward, device); `forward` maps (V, T, 3, S, S) views, uint8
+    or normalised, to (V, K) logits."""
     recorded = {k: v for k, v in trained["params"].items() if k != "test"}
     if recorded != {k: v for k, v in run.params.items() if k != "test"}:
         raise StaleCheckpointError(
             f"{run.checkpoint} was trained with other parameters than params.yaml gives for "
             f"{run.experiment!r} now; retrain it (snakemake reruns it by itself)"
         )
-    device = torch.device("cuda" if run.device != "cpu" and torch.cuda.is_available() else "cpu")
+    if device is None:
+        device = torch.device("cuda" if run.device != "cpu" and torch.cuda.is_available() else "cpu")
     model = build_run_model(run, len(trained["classes"]))
     model.load_state_dict(trained["model"])
     model.to(device).eval()
@@ -91,11 +93,12 @@ def testing_network(run: Run, trained: dict):
 
 
 def evaluate(run: Run, trained: dict, root: str | Path, progress: bool = True,
-             store: str | Path | None = None) -> dict:
-    """Test the run's checkpoint (`trained`: its contents; ctm.engine.run.resolve_tested_run gives both) on the
-    validation (Kinetics) or test (UCF-101, HMDB-51) videos; write metrics.json, predictions.csv and confusion.csv in
-    the run folder. `store`: read the decoded store instead of raw videos."""
-    forward, device = testing_network(run, trained)
+             store: str | Path | None = None, device: torch.device | None = None) -> dict:
+    """Test the run's checkpoint (`trained`: its contents; ctm.engine.run.resolve_tested_run or
+    ctm.engine.checkpoint_run.resolve_checkpoint_run gives both) on the validation (Kinetics) or test (UCF-101,
+    HMDB-51) videos; write metrics.json, predictions.csv and confusion.csv in the run folder. `store`: read the
+    decoded store instead of raw videos; `device`: default testing_network's."""
+    forward, device = testing_network(run, trained, device)
     exp, recipe = run.spec, run.recipe
 
     opened = open_store(store) if store is not None else None

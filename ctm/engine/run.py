@@ -1,8 +1,10 @@
 """A training run resolved from params.yaml once per command: everything the engine reads about it, typed.
 
-`ctm train` resolves the run of (experiment, seed) with `resolve_run`; `ctm evaluate` and `ctm predict` resolve the
-run that a checkpoint was trained as with `resolve_tested_run` (the seed it records). The engine's functions take the
-`Run` and never read the Config themselves.
+`ctm train` resolves the run of (experiment, seed) with `resolve_run`; `ctm evaluate --experiment` resolves the run
+that a checkpoint was trained as with `resolve_tested_run` (the seed it records, params.yaml's settings), while
+`ctm predict` and `ctm evaluate --checkpoint` rebuild it from the checkpoint alone
+(ctm.engine.checkpoint_run.resolve_checkpoint_run). The engine's functions take the `Run` and never read the Config
+themselves.
 """
 
 from __future__ import annotations

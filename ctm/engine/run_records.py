@@ -1,5 +1,6 @@
 """What `ctm train` writes in a run folder besides resume.pt: log.jsonl (one JSON record per epoch) and, once the
-run is done, checkpoint.pt (weights, class names, params and the run's summary).
+run is done, checkpoint.pt (weights, class names, params, the run's summary and, since format 2, the run itself:
+ctm.engine.checkpoint_run).
 
 Only the main process writes; every write of these is by that process alone.
 """
@@ -11,6 +12,7 @@ import json
 import torch
 
 from ctm import paths
+from ctm.engine.checkpoint_run import CHECKPOINT_FORMAT, run_record
 from ctm.engine.distributed import sum_across
 from ctm.engine.resume import EpochStats
 from ctm.engine.train_epoch import Training
@@ -48,7 +50,8 @@ def append_log(training: Training, record: dict) -> None:
 
 def save_trained(training: Training, classes: list[str], summary: dict) -> None:
     """checkpoint.pt of the finished run: the network's weights, the class names in label order, the run's params
-    and `summary`."""
+    (the no-retrain record), `summary`, and the run as testing reads it (self-contained: format 2)."""
     if training.world.is_main:
-        save_torch({"model": training.model.state_dict(), "classes": classes, "params": training.run.params,
-                    "summary": summary}, training.run.checkpoint)
+        run = training.run
+        save_torch({"model": training.model.state_dict(), "classes": classes, "params": run.params,
+                    "summary": summary, "format": CHECKPOINT_FORMAT, "run": run_record(run)}, run.checkpoint)

@@ -1,13 +1,16 @@
-"""Evaluation end to end on a tiny trained model: metrics fields, confusion matrix, undecodable videos skipped."""
+"""Evaluation end to end on a tiny trained model: metrics fields, confusion matrix, undecodable videos skipped; the
+same metrics from the checkpoint alone (`ctm evaluate --checkpoint`) in another folder."""
 
 import copy
 import json
+import shutil
 
 import pandas as pd
 import pytest
 import torch
 import yaml
 
+from ctm.cli import main
 from ctm.config import load_config
 from ctm.data.annotations import read_annotations
 from ctm.engine.evaluate import evaluate
@@ -56,3 +59,25 @@ def test_metrics_agree_with_predictions_and_confusion(evaluated):
     low, high = metrics["top1_bootstrap_ci"]
     assert low <= metrics["top1"] <= high
     assert set(metrics["per_class_top1"]) == set(confusion.index)
+
+
+def test_a_checkpoint_evaluates_from_any_folder_without_params_yaml(evaluated, tmp_path, monkeypatch, capsys):
+    base, metrics, _ = evaluated
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    shutil.copy(base / "run" / "checkpoint.pt", bundle / "checkpoint.pt")
+    monkeypatch.chdir(tmp_path)  # no params.yaml here
+    ctm = ["evaluate", "--checkpoint", str(bundle / "checkpoint.pt"), "--root", str(base / "data"), "--threads", "1",
+           "--no-progress"]
+    assert main(ctm) == 0
+    assert json.loads(capsys.readouterr().out) == metrics == json.loads((bundle / "metrics.json").read_text())
+    for name in ("predictions.csv", "confusion.csv"):
+        assert (bundle / name).read_bytes() == (base / "run" / name).read_bytes()
+    assert main([*ctm, "--run-dir", str(tmp_path / "out"), "--experiment", EXPERIMENT, "--seed", "0"]) == 0
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == metrics
+    capsys.readouterr()
+    assert main([*ctm, "--experiment", "mk200_r50_ctm_res4x1"]) == 2
+    assert f"--experiment mk200_r50_ctm_res4x1: {bundle / 'checkpoint.pt'} was trained as {EXPERIMENT!r}" in (
+        capsys.readouterr().err)
+    assert main(["evaluate", "--root", str(base / "data")]) == 2
+    assert "say what to test: --experiment NAME (a run of params.yaml) or --checkpoint PATH" in capsys.readouterr().err
