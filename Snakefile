@@ -32,6 +32,8 @@ rule all_tables:
         expand("{reports}/{table}.{ext}", reports=REPORTS, table=TABLES, ext=("csv", "md")),
         expand("{tables}/{table}.{ext}", tables=TABLES_DIR, table=TABLES, ext=("csv", "md")),
         rules.report_site.output,
+        # every run's training curves (DVC's plots; not read by the tables)
+        [path(paths.curves, paths.run_name(e, s)) for e in CFG.experiments for s in CFG.seeds],
 
 
 for _table in TABLES:

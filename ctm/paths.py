@@ -64,6 +64,7 @@ REPORTS = Path("reports")
 # the files of a run directory
 CHECKPOINT, TRAIN_LOG, RESUME_STATE, METRICS = "checkpoint.pt", "log.jsonl", "resume.pt", "metrics.json"
 PREDICTIONS, CONFUSION = "predictions.csv", "confusion.csv"
+CURVES = "curves.csv"
 
 
 def checkpoint_in(folder: Path) -> Path:
@@ -79,6 +80,11 @@ def train_log_in(folder: Path) -> Path:
 def resume_state_in(folder: Path) -> Path:
     """A run folder's training state while the run is unfinished (ctm.engine.resume); gone once it finishes."""
     return Path(folder) / RESUME_STATE
+
+
+def curves_in(folder: Path) -> Path:
+    """A run folder's training curves: log.jsonl's per-epoch values as CSV, what DVC plots (`ctm curves`)."""
+    return Path(folder) / CURVES
 
 
 def metrics_in(folder: Path) -> Path:
@@ -103,6 +109,11 @@ def checkpoint(preset: str, experiment: str) -> Path:
 def train_log(preset: str, experiment: str) -> Path:
     """One JSON line per epoch (`ctm train`)."""
     return train_log_in(run_dir(preset, experiment))
+
+
+def curves(preset: str, experiment: str) -> Path:
+    """A run's per-epoch training values as CSV (`ctm curves`): DVC's plots."""
+    return curves_in(run_dir(preset, experiment))
 
 
 def metrics(preset: str, name: str) -> Path:

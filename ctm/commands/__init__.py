@@ -25,6 +25,7 @@ from ctm.commands.numbers import whole
 COMMAND_MODULES: tuple[str, ...] = tuple(f"ctm.commands.{verb}" for verb in (
     "synth", "train", "evaluate", "aggregate", "model_info", "fetch_clips", "download", "extract", "fetch_shards",
     "link_clips", "decode", "bench", "prepare", "report", "standin_weights", "predict", "dvc_yaml", "plan",
+    "curves", "export_run", "import_run", "exp_show",
 ))
 
 

@@ -22,6 +22,7 @@ CODE: dict[str, list[str]] = {
               "ctm/cpu_kernels.py"],
     "evaluate": ["ctm/engine/evaluate.py", "ctm/engine/forward.py", "ctm/engine/metrics.py", "ctm/data/splits.py",
                  "ctm/intervals.py", "ctm/cpu_kernels.py"],
+    "curves": ["ctm/engine/curves.py"],
     "aggregate": ["ctm/engine/aggregate.py"],
     "report_table": ["ctm/report", "ctm/models", "ctm/intervals.py", "ctm/commands/report.py"],
     "report_site": ["ctm/report"],

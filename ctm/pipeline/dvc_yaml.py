@@ -20,6 +20,7 @@ from ctm import paths
 from ctm.config import Config
 from ctm.pipeline import stages
 from ctm.pipeline.code import CODE
+from ctm.pipeline.dvc_models import artifacts, curve_plots
 from ctm.vocabulary import DATASETS
 
 P = "${preset}"  # DVC's template of the preset that params.yaml (or `dvc exp run -S preset=...`) selects
@@ -102,6 +103,15 @@ def _train(cfg: Config, section: str, finetune: bool) -> dict:
         "outs": [_s(paths.checkpoint(P, RUN)), _s(paths.train_log(P, RUN))]}}
 
 
+def _curves(cfg: Config) -> dict:
+    """Every run's log.jsonl as curves.csv, what the top-level `plots:` read (DVC cannot plot JSON lines)."""
+    runs = {**_runs(cfg, "experiments"), **_runs(cfg, "finetuned")}
+    return {"foreach": {key: {"experiment": r["experiment"], "seed": r["seed"]} for key, r in runs.items()}, "do": {
+        "cmd": stages.curves(run_dir=_s(paths.run_dir(P, RUN))),
+        "deps": [_s(paths.train_log(P, RUN)), *CODE["curves"]],
+        "outs": [_s(paths.curves(P, RUN))]}}
+
+
 def _evaluate(cfg: Config, section: str) -> dict:
     dataset = "${item.dataset}"
     return {"foreach": _runs(cfg, section), "do": {
@@ -157,19 +167,21 @@ def _site(cfg: Config) -> dict:
 
 
 def dvc_stages(cfg: Config) -> dict:
-    """dvc.yaml's content: {'stages': ..., 'plots': ...}. `cfg`: params.yaml loaded with the preset that `dvc repro`
-    will run (params.yaml's `preset`): a synthetic one's data stages publish its stand-ins and download from them,
-    another's download the official files and depend on no stand-in."""
+    """dvc.yaml's content: {'stages': ..., 'artifacts': ..., 'plots': ...} (ctm.pipeline.dvc_models: the artifacts
+    and the curves' plots). `cfg`: params.yaml loaded with the preset that `dvc repro` will run (params.yaml's
+    `preset`): a synthetic one's data stages publish its stand-ins and download from them, another's download the
+    official files and depend on no stand-in."""
     stages = {**_data_stages(cfg),
               "train": _train(cfg, "experiments", finetune=False),
               "finetune": _train(cfg, "finetuned", finetune=True),
-              "evaluate": _evaluate(cfg, "experiments"), "evaluate_finetuned": _evaluate(cfg, "finetuned")}
+              "evaluate": _evaluate(cfg, "experiments"), "evaluate_finetuned": _evaluate(cfg, "finetuned"),
+              "curves": _curves(cfg)}
     stages.update({f"aggregate_{c}": _aggregate(cfg, c) for c in _cells(cfg)})
     stages.update({f"report_{t}": _report(cfg, t) for t in cfg.tables})
     stages["report_site"] = _site(cfg)
     figures = paths.REPORTS / "figures"
     plots = [_s(figures / f"{t}.png") for t in cfg.tables] + [_s(figures / "curves")]
-    return {"stages": stages, "plots": plots}
+    return {"stages": stages, "artifacts": artifacts(cfg), "plots": plots + curve_plots(cfg)}
 
 
 def render(cfg: Config) -> str:
@@ -177,7 +189,8 @@ def render(cfg: Config) -> str:
     body = yaml.dump(dvc_stages(cfg), Dumper=_PlainDumper, sort_keys=False, width=120, default_flow_style=False)
     body = re.sub(r"\n(  [a-z]\w*:\n)", r"\n\n\1", body).replace("stages:\n\n", "stages:\n")  # stages apart
     kind = " (synthetic stand-ins)" if _synthetic(cfg) else " (the official files)"
-    return HEADER.format(preset=cfg.preset_name, kind=kind) + "\n" + body.replace("\nplots:", "\n\nplots:")
+    body = body.replace("\nplots:", "\n\nplots:").replace("\nartifacts:", "\n\nartifacts:")
+    return HEADER.format(preset=cfg.preset_name, kind=kind) + "\n" + body
 
 
 class _PlainDumper(yaml.SafeDumper):

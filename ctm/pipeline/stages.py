@@ -93,6 +93,11 @@ def evaluate(*, experiment: str, preset: str, root: str, store: str, run_dir: st
                    f"--run-dir {run_dir} --threads 1", log)
 
 
+def curves(*, run_dir: str, log: str | None = None) -> str:
+    """A trained run's log.jsonl rewritten as curves.csv in `run_dir` (DVC's plots of the training curves)."""
+    return _logged(f"ctm curves --run-dir {run_dir}", log)
+
+
 def aggregate(*, cell: str, preset: str, log: str | None = None) -> str:
     """A table cell's metrics.json: the mean and spread over its runs."""
     return _logged(f"ctm aggregate --cell {cell} --preset {preset}", log)

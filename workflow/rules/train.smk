@@ -71,3 +71,23 @@ rule evaluate:
     shell:
         stages.evaluate(experiment="{wildcards.experiment:q}", preset="{params.preset:q}", root="{params.root:q}",
                         store="{input.store:q}", run_dir="{params.run:q}", log="{log:q}")
+
+
+# A run's log.jsonl as curves.csv (epoch, loss, top1, lr): DVC's plots of the training curves (dvc.yaml `plots:`).
+rule curves:
+    input:
+        log=rules.train.output.log,
+        code=code_files("curves"),
+    output:
+        path(paths.curves, RUN),
+    params:
+        run=lambda w: run_dir(paths.run_name(w.experiment, w.seed)),
+    resources:
+        mem_mb=200,
+        runtime=5,
+    log:
+        job_log("curves", RUN),
+    conda:
+        "../envs/ctm.yaml"
+    shell:
+        stages.curves(run_dir="{params.run:q}", log="{log:q}")
