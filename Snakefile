@@ -33,7 +33,7 @@ rule all_tables:
         expand("{tables}/{table}.{ext}", tables=TABLES_DIR, table=TABLES, ext=("csv", "md")),
         rules.report_site.output,
         # every run's training curves (DVC's plots; not read by the tables)
-        [path(paths.curves, paths.run_name(e, s)) for e in CFG.experiments for s in CFG.seeds],
+        rules.curves.output,
 
 
 for _table in TABLES:

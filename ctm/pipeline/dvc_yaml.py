@@ -104,12 +104,13 @@ def _train(cfg: Config, section: str, finetune: bool) -> dict:
 
 
 def _curves(cfg: Config) -> dict:
-    """Every run's log.jsonl as curves.csv, what the top-level `plots:` read (DVC cannot plot JSON lines)."""
+    """Every run's log.jsonl as curves.csv, what the top-level `plots:` read (DVC cannot plot JSON lines): one stage,
+    one process, for all runs."""
     runs = {**_runs(cfg, "experiments"), **_runs(cfg, "finetuned")}
-    return {"foreach": {key: {"experiment": r["experiment"], "seed": r["seed"]} for key, r in runs.items()}, "do": {
-        "cmd": stages.curves(run_dir=_s(paths.run_dir(P, RUN))),
-        "deps": [_s(paths.train_log(P, RUN)), *CODE["curves"]],
-        "outs": [_s(paths.curves(P, RUN))]}}
+    names = [paths.run_name(r["experiment"], r["seed"]) for r in runs.values()]
+    return {"cmd": stages.curves(run_dirs=" ".join(_s(paths.run_dir(P, n)) for n in names)),
+            "deps": [_s(paths.train_log(P, n)) for n in names] + list(CODE["curves"]),
+            "outs": [_s(paths.curves(P, n)) for n in names]}
 
 
 def _evaluate(cfg: Config, section: str) -> dict:

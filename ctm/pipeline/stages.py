@@ -93,9 +93,10 @@ def evaluate(*, experiment: str, preset: str, root: str, store: str, run_dir: st
                    f"--run-dir {run_dir} --threads 1", log)
 
 
-def curves(*, run_dir: str, log: str | None = None) -> str:
-    """A trained run's log.jsonl rewritten as curves.csv in `run_dir` (DVC's plots of the training curves)."""
-    return _logged(f"ctm curves --run-dir {run_dir}", log)
+def curves(*, run_dirs: str, log: str | None = None) -> str:
+    """The trained runs' log.jsonl rewritten as curves.csv in each of `run_dirs` (space-separated; DVC's plots of the
+    training curves)."""
+    return _logged(f"ctm curves --run-dir {run_dirs}", log)
 
 
 def aggregate(*, cell: str, preset: str, log: str | None = None) -> str:

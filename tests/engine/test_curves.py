@@ -26,3 +26,13 @@ def test_a_log_that_is_not_ctm_trains_names_the_line(tmp_path, capsys):
     assert main(["curves", "--run-dir", str(tmp_path / "none")]) == 2
     assert "no training log there" in capsys.readouterr().err
     assert not (tmp_path / "curves.csv").exists()
+
+
+def test_one_command_writes_every_runs_curves(tmp_path):
+    runs = [tmp_path / name / "seed0" for name in ("a", "b")]
+    for k, run in enumerate(runs):
+        run.mkdir(parents=True)
+        (run / "log.jsonl").write_text(json.dumps({"epoch": 1, "loss": 1.0 + k, "top1": 5.0, "lr": 0.1}) + "\n")
+    assert main(["curves", "--run-dir", *map(str, runs)]) == 0
+    assert [float(next(csv.DictReader((r / "curves.csv").open()))["loss"]) for r in runs] == [1.0, 2.0]
+    assert main(["curves", "--run-dir", *map(str, runs), "--out", str(tmp_path / "x.csv")]) == 2

@@ -95,7 +95,8 @@ def test_ctm_exp_show_fits_a_terminal_and_shows_a_changed_param(project):
 def test_the_curves_stage_reads_each_runs_log(project):
     stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["curves"]
     cfg = load_config(REPO / "params.yaml")
-    assert {(i["experiment"], i["seed"]) for i in stage["foreach"].values()} == {
-        (e, s) for e in cfg.experiments for s in cfg.seeds}
-    assert stage["do"]["deps"][0] == "results/${preset}/runs/${item.experiment}/seed${item.seed}/log.jsonl"
-    assert stage["do"]["outs"] == ["results/${preset}/runs/${item.experiment}/seed${item.seed}/curves.csv"]
+    runs = {f"results/${{preset}}/runs/{e}/seed{s}" for e in cfg.experiments for s in cfg.seeds}
+    assert {d.rsplit("/", 1)[0] for d in stage["deps"] if d.endswith("/log.jsonl")} == runs
+    assert {o.rsplit("/", 1)[0] for o in stage["outs"]} == runs
+    assert all(o.endswith("/curves.csv") for o in stage["outs"])
+    assert stage["cmd"].split()[:3] == ["ctm", "curves", "--run-dir"] and set(stage["cmd"].split()[3:]) == runs

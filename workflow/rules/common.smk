@@ -2,6 +2,7 @@
 # so the rules, the CLI and dvc.yaml cannot disagree about where files live.
 import os
 import re
+import shlex
 
 from snakemake.exceptions import WorkflowError
 

@@ -73,21 +73,25 @@ rule evaluate:
                         store="{input.store:q}", run_dir="{params.run:q}", log="{log:q}")
 
 
-# A run's log.jsonl as curves.csv (epoch, loss, top1, lr): DVC's plots of the training curves (dvc.yaml `plots:`).
+# Every run's log.jsonl as curves.csv (epoch, loss, top1, lr): DVC's plots of the training curves (dvc.yaml `plots:`),
+# in one job: a process per run would cost more than the rewriting.
+ALL_RUNS = [paths.run_name(e, s) for e in CFG.experiments for s in CFG.seeds]
+
+
 rule curves:
     input:
-        log=rules.train.output.log,
+        logs=[path(paths.train_log, r) for r in ALL_RUNS],
         code=code_files("curves"),
     output:
-        path(paths.curves, RUN),
+        [path(paths.curves, r) for r in ALL_RUNS],
     params:
-        run=lambda w: run_dir(paths.run_name(w.experiment, w.seed)),
+        runs=" ".join(shlex.quote(str(run_dir(r))) for r in ALL_RUNS),
     resources:
         mem_mb=200,
         runtime=5,
     log:
-        job_log("curves", RUN),
+        job_log("curves", "all"),
     conda:
         "../envs/ctm.yaml"
     shell:
-        stages.curves(run_dir="{params.run:q}", log="{log:q}")
+        stages.curves(run_dirs="{params.runs}", log="{log:q}")
