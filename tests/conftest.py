@@ -78,3 +78,18 @@ def tiny_training_dir(tiny_params):
         return base / "params.yaml"
 
     return write
+
+
+@pytest.fixture
+def rar_members(tmp_path) -> list[tuple[str, bytes | Path]]:
+    """What the RAR tests archive (ctm.standins.rar_writer; ctm.acquire.rar): a folder entry, a file whose name has a
+    space and parentheses, an empty file, CRLF text and a file too big for one read."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 3000 + b"tail")
+    return [
+        ("brush_hair/", b""),
+        ("brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi", b"RIFF" + bytes(range(200)) * 7),
+        ("brush_hair/with space (1).avi", big),
+        ("cartwheel/empty.avi", b""),
+        ("README", b"line\r\n"),
+    ]

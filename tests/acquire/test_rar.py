@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -12,30 +11,13 @@ from ctm.acquire.rar import RarDamagedError, check_blocks
 from ctm.standins.rar_writer import file_header, write_rar
 
 
-@pytest.fixture
-def members(tmp_path) -> list[tuple[str, bytes | Path]]:
-    big = tmp_path / "big.bin"
-    big.write_bytes(bytes(range(256)) * 3000 + b"tail")
-    return [
-        ("brush_hair/", b""),
-        ("brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi", b"RIFF" + bytes(range(200)) * 7),
-        ("brush_hair/with space (1).avi", big),
-        ("cartwheel/empty.avi", b""),
-        ("README", b"line\r\n"),
-    ]
-
-
-def expected(members) -> dict[str, bytes]:
-    return {n: (d.read_bytes() if isinstance(d, Path) else d) for n, d in members if not n.endswith("/")}
-
-
-def test_check_blocks_walks_any_rar4_and_finds_a_cut_or_a_damaged_header(tmp_path, members):
-    data = bytearray(write_rar(tmp_path / "a.rar", members).read_bytes())
+def test_check_blocks_walks_any_rar4_and_finds_a_cut_or_a_damaged_header(tmp_path, rar_members):
+    data = bytearray(write_rar(tmp_path / "a.rar", rar_members).read_bytes())
     check_blocks(tmp_path / "a.rar")
     (tmp_path / "no-end.rar").write_bytes(bytes(data[:-7]))  # an end block is optional in RAR 4
     check_blocks(tmp_path / "no-end.rar")
     name = "brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi"
-    payload = expected(members)[name]
+    payload = dict(rar_members)[name]
     second = bytes(data).index(file_header(name, len(payload), zlib.crc32(payload)))
     data[second + 7 + 18] = 0x33  # METHOD: compressed, HEAD_CRC fixed: a valid archive that only a tool extracts
     size = struct.unpack_from("<H", data, second + 5)[0]
