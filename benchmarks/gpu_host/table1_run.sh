@@ -7,21 +7,24 @@
 # benchmarks/gpu_host/table1_tools.py (the TCC against Eq. 1 on the GPU, the CTM paths' BN gammas). Timeline, logs,
 # metrics and runs.tar.gz under $OUT. Result and findings: docs/table1_full_size.md.
 #
-# Run from a checkout's root (ctm/ and params.yaml) on a GPU host with 16 cores (about 9 minutes on an H100):
+# Run from a checkout's root (ctm/ and params.yaml) on a GPU host with 16 cores (about 7.5 minutes on an H100):
 #   OUT=/tmp/gpu_table1 bash benchmarks/gpu_host/table1_run.sh
-# As it was run, under its earlier names gpu_table1_run.sh and gpu_table1_tools.py (one device call, H100; a frozen
-# copy of commit dbff2d7's ctm/ and params.yaml with this preset block in .gpu_evidence/src, this script and the tools
-# beside it, the wheels of decord, av, simplejpeg, yt-dlp and jsonschema carried in .gpu_evidence/whl because the
-# host has no network):
-#   cd .gpu_evidence/src && WHEELS=../whl TOOLS=../gpu_table1_tools.py OUT=$OUT DEADLINE=480 bash ../gpu_table1_run.sh
+# As it was run for docs/table1_full_size.md (one device call, H100, the checkout carried; the wheels of decord, av,
+# simplejpeg, yt-dlp and jsonschema in .gpu_evidence/whl because the host has no network; SET gave the preset block
+# that params.yaml holds since):
+#   SET="model.zero_init_residual=false model.path_gamma_init=1.0 input.frame_interval=4 \
+#        datasets.mini_kinetics_200.synthetic.num_frames=40 recipes.mini_kinetics_200.epochs=15 \
+#        recipes.mini_kinetics_200.lr_milestones=[12]" OUT=$OUT WHEELS=.gpu_evidence/whl DEADLINE=555 \
+#       bash benchmarks/gpu_host/table1_run.sh
 # then, here:
 #   python -m benchmarks.render.full_size collect FETCHED_OUT --data benchmarks/results/h100-torch2.11/table1_full_size
 #   python -m benchmarks.render.full_size render --data benchmarks/results/h100-torch2.11/table1_full_size \
 #       --out docs/table1_full_size.md
+# The runs with one setting changed: the same with SET changed, collected under table1_full_size_ablations/<name>/.
 #
 # Knobs: WORKERS (data preparation processes, default 16); DEADLINE (seconds after the start at which a training still
 # running gets SIGTERM -- it saves resume.pt -- and is tested as it stands, marked as stopped; default 545, so that
-# everything ends inside a 10-minute call; 480 in the recorded run, which stopped all four before their last epoch);
+# everything ends inside a 10-minute call; 480 in the first run, which stopped all four before their last epoch);
 # EXPERIMENTS (default the four Table 1 networks); SET (space-separated dotted keys of the gpu_synthetic preset, e.g.
 # "model.zero_init_residual=false"): run on a copy of params.yaml changed so, written to $OUT/params.yaml.
 set -uo pipefail

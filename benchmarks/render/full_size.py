@@ -6,8 +6,10 @@
         --out docs/table1_full_size.md
 
 `collect` unpacks the run's runs.tar.gz into DATA/runs/<experiment>/ (log.jsonl, metrics.json, predictions.csv,
-confusion.csv) and copies timeline.txt, gpu.txt and diagnostics.jsonl. `render` writes the page from them, from
-params_gpu_synthetic.yaml (the preset block the run used) and from findings.md (written by hand) in the same folder.
+confusion.csv), copies timeline.txt, gpu.txt, diagnostics.jsonl and data.log, and writes params_gpu_synthetic.yaml
+(the preset block the run used). `render` writes the page from them and from findings.md (written by hand) in the
+same folder; runs of the same script with settings changed, collected under DATA_ablations/<name>/, become one
+table of the page (full_size_ablations.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.render.full_size_ablations import render_ablations
+
 VARIANTS = [  # Table 1's rows: (row, experiment)
     ("TSN baseline (ResNet-50)", "mk200_r50_tsn"),
     ("TCCM + shortcut", "mk200_r50_tccm_res4x1"),
@@ -30,8 +34,12 @@ VARIANTS = [  # Table 1's rows: (row, experiment)
 ]
 KEEP = ("log.jsonl", "metrics.json", "predictions.csv", "confusion.csv")
 PREVIOUS = Path("benchmarks/results/h100-torch2.11/gpu_synthetic_588_videos")  # the earlier gpu_synthetic run
-COMMAND = ("cd .gpu_evidence/src && WHEELS=../whl TOOLS=../gpu_table1_tools.py OUT=$OUT DEADLINE=480 "
-           "bash ../gpu_table1_run.sh")
+# as run (one device call, H100, on the working tree of commit 10ecc7f, the wheels the host lacks carried in
+# .gpu_evidence/whl); SET gave the preset block that params.yaml's gpu_synthetic has since
+COMMAND = ('SET="model.zero_init_residual=false model.path_gamma_init=1.0 input.frame_interval=4 '
+           'datasets.mini_kinetics_200.synthetic.num_frames=40 recipes.mini_kinetics_200.epochs=15 '
+           'recipes.mini_kinetics_200.lr_milestones=[12]" OUT=$OUT WHEELS=.gpu_evidence/whl DEADLINE=555 '
+           'bash benchmarks/gpu_host/table1_run.sh')
 
 
 def collect(fetched: Path, data: Path) -> None:
@@ -43,9 +51,13 @@ def collect(fetched: Path, data: Path) -> None:
                 target = data / "runs" / parts[1] / parts[2]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(tar.extractfile(member).read())
-    for name in ("timeline.txt", "gpu.txt", "diagnostics.jsonl"):
+    for name in ("timeline.txt", "gpu.txt", "diagnostics.jsonl", "data.log"):
         if (fetched / name).exists():
             shutil.copy(fetched / name, data / name)
+    # the preset block the run used: $OUT/params.yaml where the run changed it (SET), else the checkout's
+    params = fetched / "params.yaml" if (fetched / "params.yaml").exists() else Path("params.yaml")
+    block = yaml.safe_load(params.read_text())["presets"]["gpu_synthetic"]
+    (data / "params_gpu_synthetic.yaml").write_text(yaml.safe_dump(block, sort_keys=False))
 
 
 def _timeline(data: Path) -> tuple[list[tuple[int, str]], dict]:
@@ -160,9 +172,10 @@ def render(data: Path, out: Path) -> None:
         f"{recipe['momentum']}, weight decay {recipe['weight_decay']}; bf16 autocast, channels_last, eager (no "
         f"compile); {recipe['num_workers']} loader processes per training.",
         f"- Model: width {spec['model']['width']}, dropout {spec['model']['dropout']}, zero-initialised residual "
-        f"branches: {spec['model']['zero_init_residual']} (each CTM path's last BN starts at gamma = 0 in any case); "
-        f"input {spec['input']['num_segments']}x{spec['input']['crop_size']} (short side "
-        f"{spec['input']['resize_short']}), no flips.",
+        f"branches: {spec['model']['zero_init_residual']}, each CTM path's last BN starting at gamma = "
+        f"{spec['model']['path_gamma_init']:g}; input {spec['input']['num_segments']}x{spec['input']['crop_size']} "
+        "(short side "
+        f"{spec['input']['resize_short']}), frames {spec['input']['frame_interval']} apart, no flips.",
         "",
         "## Device and wall times",
         "",
@@ -198,53 +211,30 @@ def render(data: Path, out: Path) -> None:
                          f"reference of Eq. 1 (Res4 shape, 4 clips): max relative error forward "
                          f"{d['forward_rel_err']:.1e}, input gradient {d['grad_input_rel_err']:.1e}, weight gradient "
                          f"{d['grad_weight_rel_err']:.1e}.")
+    gamma0 = spec["model"].get("path_gamma_init", 0.0)
     for d in diagnostics:
         if d.get("check") == "paths":
             gam = {k.split(".")[2]: v for k, v in d.items() if k.endswith("last_bn_gamma_abs_mean")}
             bott = d.get("layer3_bn3_gamma_abs_mean", [])
             paths = ", ".join(f"{p} {v:.4f}" for p, v in gam.items()) or "no CTM path"
-            lines.append(f"- {d['run']}: mean |gamma| of each CTM path's last BN (0 at the start) {paths}; of the "
-                         f"six Res4 bottlenecks' last BN {', '.join(f'{g:.4f}' for g in bott)}.")
-    cpu = _jsonl(data / "cpu_measurements.jsonl")
-    motion = [d for d in cpu if d.get("check") == "motion"]
-    if motion:
-        lines += ["", "Motion between two sampled frames (8 frames apart) in network-input pixels, from the "
-                  "generator's constants (`python benchmarks/gpu_host/table1_tools.py motion`), beside the Res4 "
-                  "map the CTM block works on (stride 16):", "",
-                  "| preset | frames -> input | Res4 map | square | ball | hand tip | square side | ball diameter |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for d in motion:
-            st, ob = d["step_px"], d["object_px"]
-            lines.append(f"| {d['preset']} | {d['frame'][0]}x{d['frame'][1]} -> short side {d['resize_short']}, "
-                         f"crop {d['crop']} | {d['res4_map']}x{d['res4_map']} | "
-                         + " | ".join(f"{v[0]:.0f}-{v[1]:.0f}" for v in (st["square"], st["ball"], st["hand_tip"],
-                                                                         ob["square_side"], ob["ball_diameter"]))
-                         + " |")
-    erf = [d for d in cpu if d.get("check") == "erf"]
-    if erf:
-        lines += ["", "Input pixels that one Res4 feature at the CTM block's input depends on (full-width ResNet-50, "
-                  "224 input, centre of the 14x14 map; `python benchmarks/gpu_host/table1_tools.py erf`, CPU), "
-                  "with every Res2-Res4 bottleneck's last-BN gamma set to the value given (0: zero-initialised "
-                  "residual branches, the network at the start):", "",
-                  "| bottleneck gamma | support of the input gradient (px) | its mass within 13x13 px | 25x25 "
-                  "| 49x49 |",
-                  "|---:|---:|---:|---:|---:|"]
-        for d in erf:
-            lines.append(f"| {d['bottleneck_gamma']:g} | {d['support_px'][0]}x{d['support_px'][1]} | "
-                         f"{100 * d['mass_within_13px']:.1f}% | {100 * d['mass_within_25px']:.1f}% | "
-                         f"{100 * d['mass_within_49px']:.1f}% |")
+            lines.append(f"- {d['run']}: mean |gamma| of each CTM path's last BN ({gamma0:g} at the start) {paths}; "
+                         f"of the six Res4 bottlenecks' last BN {', '.join(f'{g:.4f}' for g in bott)}.")
+    ablations = render_ablations(data, VARIANTS)
+    if ablations:
+        lines += ["", "## The same run with one setting changed", "", *ablations]
     previous = _previous()
     if previous:
-        lines += ["", "## The earlier run (before this budget)", "", previous]
+        lines += ["", "## The first full-size run (588 videos, three CTM blocks)", "", previous]
     findings = data / "findings.md"
     if findings.exists():
         lines += ["", "## Findings", "", findings.read_text().strip()]
-    lines += ["", "## Command", "", "On the device machine (one call, H100; `.gpu_evidence/` held a frozen copy of "
-              "commit dbff2d7's code with this preset block, the run script and tools, and the wheels the host "
-              "lacks):", "",
+    lines += ["", "## Command", "", "On the device machine (one call, H100, from the checkout's root, with the "
+              "wheels the host lacks in `.gpu_evidence/whl`; SET gave the preset block that params.yaml's "
+              "`gpu_synthetic` holds since):", "",
               "```", COMMAND, "```", "",
               "On any GPU host with 16 cores, from a checkout's root: `OUT=/tmp/gpu_table1 bash "
-              "benchmarks/gpu_host/table1_run.sh`.", ""]
+              "benchmarks/gpu_host/table1_run.sh`. Then, here: `python -m benchmarks.render.full_size collect "
+              "FETCHED_OUT --data DATA` and `render --data DATA`.", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
 
