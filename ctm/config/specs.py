@@ -92,7 +92,7 @@ class ModelSpec:
     reduction: int
     zero_init_residual: bool
     # gamma of each CTM path's last BN at initialisation: 0 starts the block as the identity (the paper, whose
-    # backbones are pretrained); from scratch a zero start delays the temporal paths (docs/determinism.md, "Recipe")
+    # backbones are pretrained); from scratch at full size the paths then never opened (docs/table1_full_size.md)
     path_gamma_init: float
 
 
@@ -127,6 +127,8 @@ class Recipe:
     weight_decay: float
     num_workers: int
     cache_videos: bool  # decode each training video once per run and keep its frames in RAM (same results, faster)
+    # linear lr warmup over the first warmup_epochs epochs (per SGD step, fractions allowed); 0: none (the paper's)
+    warmup_epochs: float = 0.0
     seed: int = 0  # the run's seed: one of the preset's `seeds`, set by Config.recipe (not written in params.yaml)
     # Clips per device per forward; None: batch_size / devices. Smaller values accumulate gradients over
     # batch_size / (devices * per_device_batch) micro-batches, so the global batch (and the lr) stays the paper's.

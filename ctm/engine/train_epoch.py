@@ -75,6 +75,31 @@ def epoch_batches(num_videos: int, batch_size: int, seed: int, epoch: int) -> li
     return [order[i : i + batch_size] for i in range(0, usable, batch_size)]
 
 
+def warmup_factor(warmup_epochs: float, epoch: int, step: int, steps_per_epoch: int) -> float:
+    """The lr multiplier of optimiser step `step` of `epoch` (both 0-based) under a linear warmup over the first
+    `warmup_epochs` epochs (fractions allowed): (steps done + 1) / warmup steps, then 1."""
+    warmup_steps = warmup_epochs * steps_per_epoch
+    done = epoch * steps_per_epoch + step + 1
+    return 1.0 if done >= warmup_steps else done / warmup_steps
+
+
+@contextlib.contextmanager
+def scaled_lr(optimizer: torch.optim.Optimizer, factor: float):
+    """Every parameter group's lr times `factor` inside the block, the scheduler's lr again after it (the epoch's
+    MultiStepLR reads and writes the groups' lr, so the warmup never reaches its arithmetic)."""
+    if factor == 1.0:
+        yield
+        return
+    scheduled = [group["lr"] for group in optimizer.param_groups]
+    for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
+        group["lr"] = lr * factor
+    try:
+        yield
+    finally:
+        for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
+            group["lr"] = lr
+
+
 def train_one_epoch(training: Training, epoch: int, first_step: int, stats: EpochStats, sigterm: SigtermFlag,
                     progress: bool) -> int | None:
     """Train `epoch` (0-based) from its step `first_step` on, adding this process's sums to `stats` (those of the
@@ -116,7 +141,8 @@ def train_one_epoch(training: Training, epoch: int, first_step: int, stats: Epoc
             if not cuda:
                 sums.fold(stats)
             tick = time.perf_counter()
-        optimizer.step()
+        with scaled_lr(optimizer, warmup_factor(recipe.warmup_epochs, epoch, step, len(batches))):
+            optimizer.step()
         if not cuda or step % 20 == 0 or step + 1 == len(batches):
             sums.fold(stats)
             bar.set_postfix(loss=f"{stats.loss_sum / stats.seen:.3f}", top1=f"{100 * stats.correct / stats.seen:.1f}")

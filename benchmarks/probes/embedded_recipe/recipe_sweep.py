@@ -57,6 +57,17 @@ VARIANTS: dict[str, dict] = {
     "lr_0.05_no_dropout_epochs12": {"recipes.mini_kinetics_200.lr": 0.05, "model.dropout": 0.0,
                                     "recipes.mini_kinetics_200.epochs": 12,
                                     "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
+    "epochs12": {"recipes.mini_kinetics_200.epochs": 12, "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
+    "lr_0.05_epochs12": {"recipes.mini_kinetics_200.lr": 0.05, "recipes.mini_kinetics_200.epochs": 12,
+                         "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
+    "gamma1": {"model.path_gamma_init": 1.0},
+    "gamma1_epochs12": {"model.path_gamma_init": 1.0, "recipes.mini_kinetics_200.epochs": 12,
+                        "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
+    "warmup1": {"recipes.mini_kinetics_200.warmup_epochs": 1},
+    "warmup1_epochs12": {"recipes.mini_kinetics_200.warmup_epochs": 1, "recipes.mini_kinetics_200.epochs": 12,
+                         "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
+    "warmup2_epochs12": {"recipes.mini_kinetics_200.warmup_epochs": 2, "recipes.mini_kinetics_200.epochs": 12,
+                         "recipes.mini_kinetics_200.lr_milestones": [10, 11]},
 }
 
 
