@@ -19,6 +19,7 @@ import sys
 from ctm import cpu_kernels, progress
 from ctm.commands import COMMAND_MODULES, common
 from ctm.errors import UserError
+from ctm.locking import slot_from_environment
 
 ENVIRONMENT_ERRNOS = {
     errno.ENOSPC: "free some space on that disk", errno.EDQUOT: "free some of your disk quota",
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     progress.set_label(f"ctm {args.verb}")  # names the command in its progress log lines
     try:
         _set_cpu_kernels(args)
-        result = args.func(args)
+        with slot_from_environment():  # a CPU slot where the Snakemake rules ask for one (ctm.locking)
+            result = args.func(args)
     except KeyboardInterrupt:  # Ctrl-C: what is written stays consistent (atomic files, .part downloads)
         print(f"ctm {args.verb}: interrupted; run the same command again to go on from what is done",
               file=sys.stderr)

@@ -64,3 +64,44 @@ def _holder(fd: int) -> str:
         return ""
     pid, _, what = text.partition(" ")
     return f" (pid {pid}, {what})" if pid.isdigit() else ""
+
+
+SLOTS_ENV = "CTM_CPU_SLOTS"  # "N DIR": hold one of N CPU slots (lock files in DIR) for the whole command
+# Snakemake >= 9.10 starts more CPU-bound jobs at once than its `cpu_jobs` resource allows (its scheduler gives back
+# more than it took; snakemake issues #3913, #3815: 4 trainings at once on 2 cores for most of a `make tables`), so
+# the rules of a CPU preset set this variable and each `ctm` job waits for a free slot itself.
+
+
+@contextlib.contextmanager
+def cpu_slot(folder: str | os.PathLike, slots: int, poll_s: float = 0.2) -> Iterator[int]:
+    """Hold one of `slots` CPU slots (an flock on DIR/slot<k>.lock) for the block, waiting for one to be free;
+    yields k. The kernel frees a slot when its holder exits, killed or not."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        for k in range(slots):
+            fd = os.open(folder / f"slot{k}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield k
+            finally:
+                os.close(fd)
+            return
+        time.sleep(poll_s)
+
+
+def slot_from_environment() -> contextlib.AbstractContextManager:
+    """cpu_slot() as $CTM_CPU_SLOTS asks ("N DIR"), else a no-op. The variable is removed from this process's
+    environment, so that `ctm` commands it starts do not wait for a slot their parent holds."""
+    value = os.environ.pop(SLOTS_ENV, "").strip()
+    if not value:
+        return contextlib.nullcontext()
+    count, _, folder = value.partition(" ")
+    if not count.isdigit() or int(count) < 1 or not folder:
+        raise UserError(f"${SLOTS_ENV}={value!r}: expected \"N DIR\" (N CPU slots, lock files in DIR), e.g. "
+                        "\"2 .snakemake/cpu_slots\"; unset it to run without slots")
+    return cpu_slot(folder, int(count))
