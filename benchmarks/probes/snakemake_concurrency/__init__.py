@@ -1,0 +1,1 @@
+"""How many CPU-bound jobs did a Snakemake run really have running at once?"""
