@@ -3,7 +3,8 @@
 
     python -m benchmarks.probes.snakemake_concurrency.jobs_at_once .snakemake/log/<run>.snakemake.log
 
-On 2 cores a CPU preset should show no second with more than 2 (docs/determinism.md, "Time").
+These are the jobs Snakemake started; since the CPU slots (ctm.locking.cpu_slot) some of them wait for a slot
+without computing: `busy_ctm` samples the ones that compute (docs/determinism.md, "Time").
 """
 
 from __future__ import annotations
