@@ -18,10 +18,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# --rerun-incomplete: after a Ctrl-C, the same command redoes the jobs that were cut off (as the SLURM profile does).
-# --scheduler greedy: the default ILP scheduler runs a solver at every job's end (docs/determinism.md, "Time").
+# --rerun-incomplete: after a Ctrl-C, the same command redoes the jobs that were cut off (as the SLURM profile does)
 tables: setup
-	snakemake --cores 8 --rerun-incomplete --scheduler greedy all_tables
+	snakemake --cores 8 --rerun-incomplete all_tables
 
 test: lint
 	pytest

@@ -85,15 +85,16 @@ def test_embedded_plan_is_small():
 
 def test_embedded_plan_matches_its_measured_runs():
     """The embedded preset's CPU figures come from its own runs (reports/provenance.json): the planned training time
-    is within a fifth of the measured one, and its test views over the measured test time give CPU_EVAL."""
+    is within a fifth of the measured one, and its test views over the tests' CPU time give CPU_EVAL (their wall
+    time also counts the wait for a CPU slot)."""
     cfg = load_config(PARAMS, "embedded")
     provenance = json.loads((REPO / fig.PROVENANCE).read_text())
     measured_train = sum(t["train_s"] for t in provenance["training"]) / 3600
     planned_train = sum(j.device_hours for j in jobs(cfg) if j.step == "train")
     assert planned_train == pytest.approx(measured_train, rel=0.2)
     views = sum(j.clips for j in jobs(cfg) if j.step == "evaluate")
-    wall = sum(j["wall_s"] for j in provenance["jobs"] if j["rule"] == "evaluate")
-    assert views / wall == pytest.approx(fig.CPU_EVAL, rel=0.01)
+    cpu = sum(j["cpu_s"] for j in provenance["jobs"] if j["rule"] == "evaluate")
+    assert views / cpu == pytest.approx(fig.CPU_EVAL, rel=0.01)
 
 
 def test_rehearsal_plan_is_capped():
