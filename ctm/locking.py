@@ -39,22 +39,27 @@ def exclusive(target: str | os.PathLike, what: str, wait_s: float = 0.0, poll_s:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _holder(fd)
-                    raise LockedError(
-                        f"{target}: another run{holder} is writing it ({path} is locked); wait for that run to "
-                        f"finish, or stop it, then run {what} again") from None
-                time.sleep(poll_s)
+        while not _try_flock(fd):
+            if time.monotonic() >= deadline:
+                holder = _holder(fd)
+                raise LockedError(
+                    f"{target}: another run{holder} is writing it ({path} is locked); wait for that run to "
+                    f"finish, or stop it, then run {what} again")
+            time.sleep(poll_s)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {what}\n".encode(), 0)
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def _try_flock(fd: int) -> bool:
+    """Take the exclusive flock of the open file `fd` if no other process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _holder(fd: int) -> str:
@@ -81,9 +86,7 @@ def cpu_slot(folder: str | os.PathLike, slots: int, poll_s: float = 0.2) -> Iter
     while True:
         for k in range(slots):
             fd = os.open(folder / f"slot{k}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _try_flock(fd):
                 os.close(fd)
                 continue
             try:

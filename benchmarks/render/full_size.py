@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.render.full_size_ablations import render_ablations
+from benchmarks.render.full_size_ablations import read_jsonl, render_ablations
 
 VARIANTS = [  # Table 1's rows: (row, experiment)
     ("TSN baseline (ResNet-50)", "mk200_r50_tsn"),
@@ -82,10 +82,6 @@ def _pairs(predictions: Path) -> tuple[float, float, int]:
     return 100 * len(pair_ok) / len(rows), 100 * within / max(1, len(pair_ok)), len(rows)
 
 
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
 def _f(x: float | None, digits: int = 1) -> str:
     return "" if x is None else f"{x:.{digits}f}"
 
@@ -96,7 +92,7 @@ def render(data: Path, out: Path) -> None:
     synthetic = spec["datasets"]["mini_kinetics_200"]["synthetic"]
     events, walls = _timeline(data)
     at = {what.split(" ")[0]: s for s, what in events}
-    diagnostics = _jsonl(data / "diagnostics.jsonl")
+    diagnostics = read_jsonl(data / "diagnostics.jsonl")
     stopped = {d["run"]: d for d in diagnostics if d.get("check") == "salvaged"}
     gpu = (data / "gpu.txt").read_text().strip() if (data / "gpu.txt").exists() else "?"
     start = next((what for _, what in events if what.startswith("start")), "start ?").removeprefix("start ")
@@ -109,7 +105,7 @@ def render(data: Path, out: Path) -> None:
             runs[exp] = None
             continue
         runs[exp] = {"row": row, "metrics": json.loads((folder / "metrics.json").read_text()),
-                     "log": _jsonl(folder / "log.jsonl"), "pairs": _pairs(folder / "predictions.csv")}
+                     "log": read_jsonl(folder / "log.jsonl"), "pairs": _pairs(folder / "predictions.csv")}
     any_run = next((r for r in runs.values() if r), None)
     n_train = any_run["metrics"]["num_train_videos"] if any_run else None
     batch = recipe["batch_size"]
@@ -245,7 +241,7 @@ def _previous() -> str:
     rows = []
     for exp, metrics_name in (("mk200_r50_tsn", "evaluate_mk200_r50_tsn.json"),
                               ("mk200_r50_ctm_res4x3", "metrics_mk200_r50_ctm_res4x3.json")):
-        path, log = PREVIOUS / metrics_name, _jsonl(PREVIOUS / f"log_{exp}.jsonl")
+        path, log = PREVIOUS / metrics_name, read_jsonl(PREVIOUS / f"log_{exp}.jsonl")
         if not path.exists():
             continue
         m = json.loads(path.read_text())

@@ -43,11 +43,14 @@ def _top1(folder: Path) -> str:
     return f"{m['top1']:.1f} ({m['ci_low']:.1f}-{m['ci_high']:.1f})"
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON lines of `path`; none when it does not exist."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def _path_gammas(folder: Path, experiment: str) -> str:
     """Mean |gamma| of the CTM network's path last BNs at the end of its training (diagnostics.jsonl)."""
-    path = folder / "diagnostics.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-    for row in rows:
+    for row in read_jsonl(folder / "diagnostics.jsonl"):
         if row.get("check") == "paths" and row.get("run") == experiment:
             return ", ".join(f"{v:.3f}" for k, v in row.items() if k.endswith("last_bn_gamma_abs_mean"))
     return ""
